@@ -1,0 +1,332 @@
+"""The autograd engine: Function nodes, grad mode, and the backward walk.
+
+A forward op is ``SomeFunction.apply(*tensors, **params)``. ``apply`` makes a node (an
+instance of the Function subclass, also the ``ctx`` its forward and backward receive), runs
+``forward`` on the arrays, and, if any input requires grad, links the output Tensor to the node.
+The graph is therefore recorded as the code runs ("define-by-run").
+
+``backward`` walks the nodes in reverse topological order, calls each node's ``backward`` with
+the gradient of its output, and passes the returned gradients to its inputs. Backward formulas
+are written in Tensor ops, so with ``create_graph=True`` the walk records a graph of its own
+and gradients can be differentiated again.
+"""
+
+import numpy as np
+
+_grad_enabled = True
+_observers = []  # callables (node, grad_output, input_grads) — used by teaching tools
+
+
+class Function:
+    """Base of every differentiable op. Subclasses define two static methods::
+
+        forward(ctx, *tensors, **params) -> numpy array
+        backward(ctx, grad_output)       -> one gradient Tensor (or None) per tensor input
+
+    Every positional argument of ``apply`` is a Tensor; options are keyword arguments.
+    """
+
+    __slots__ = ("parents", "needs_input_grad", "saved", "saved_versions", "out_data",
+                 "hooks", "__dict__", "__weakref__")
+
+    @classmethod
+    def apply(cls, *tensors, **params):
+        ctx = cls.__new__(cls)
+        ctx.saved = ()
+        ctx.out_data = None
+        requires = False
+        if _grad_enabled:
+            ctx.needs_input_grad = needs = tuple(t.requires_grad for t in tensors)
+            requires = True in needs
+        else:
+            ctx.needs_input_grad = (False,) * len(tensors)
+        data = cls.forward(ctx, *tensors, **params)
+        out = Tensor._wrap(data, requires)
+        if requires:
+            ctx.parents = tensors
+            ctx.hooks = None
+            out._ctx = ctx
+        return out
+
+    # ---- what forward may call
+    def save_for_backward(self, *tensors):
+        """Keep input tensors for backward; an in-place change to them afterwards is caught."""
+        self.saved = tensors
+        self.saved_versions = tuple(t._version for t in tensors)
+
+    def save_output(self, data):
+        """Keep the output array; backward gets it back as ``ctx.output``."""
+        self.out_data = data
+
+    # ---- what backward may call
+    @property
+    def saved_tensors(self):
+        if self.saved is None:
+            raise RuntimeError(_freed_message(self))
+        for t, v in zip(self.saved, self.saved_versions):
+            if t._version != v:
+                raise RuntimeError(
+                    f"{type(self).__name__}.backward: a tensor of shape {t.shape} saved for "
+                    f"backward was modified in place after it was saved (version {v} -> "
+                    f"{t._version}). Hint: use an out-of-place op (y = y + 1 instead of "
+                    "y.add_(1)) or .clone() the tensor before changing it.")
+        return self.saved
+
+    @property
+    def output(self):
+        """The forward output as a Tensor. Under create_graph it stays linked to this node,
+        so second derivatives that flow through it are correct; no reference cycle is kept."""
+        if self.saved is None or self.out_data is None:
+            raise RuntimeError(_freed_message(self))
+        return Tensor._wrap(self.out_data, _grad_enabled, self if _grad_enabled else None)
+
+    def release(self):
+        """Free what forward saved; a later backward through this node raises."""
+        self.saved = None
+        self.out_data = None
+
+    @property
+    def name(self):
+        return type(self).__name__
+
+    def __repr__(self):
+        return f"<{type(self).__name__}>"
+
+
+def _freed_message(node):
+    return (f"{type(node).__name__}: trying to backward through the graph a second time (its "
+            "saved values were freed after the first backward). Pass retain_graph=True to the "
+            "first backward() if you need to call it twice.")
+
+
+# ------------------------------------------------------------------------------ grad mode
+
+
+class _GradMode:
+    """Context manager and decorator that sets grad recording on or off."""
+
+    __slots__ = ("enabled", "prev")
+
+    def __init__(self, enabled):
+        self.enabled = bool(enabled)
+        self.prev = []
+
+    def __enter__(self):
+        global _grad_enabled
+        self.prev.append(_grad_enabled)
+        _grad_enabled = self.enabled
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self.prev.pop()
+        return False
+
+    def __call__(self, fn):
+        enabled = self.enabled
+
+        def wrapper(*args, **kwargs):
+            with _GradMode(enabled):
+                return fn(*args, **kwargs)
+
+        wrapper.__name__ = getattr(fn, "__name__", "wrapper")
+        wrapper.__doc__ = getattr(fn, "__doc__", None)
+        wrapper.__wrapped__ = fn
+        return wrapper
+
+
+def no_grad():
+    """``with no_grad():`` (or ``@no_grad()``): ops record no graph inside."""
+    return _GradMode(False)
+
+
+def enable_grad():
+    """``with enable_grad():`` turns recording back on inside a no_grad block."""
+    return _GradMode(True)
+
+
+def set_grad_enabled(mode):
+    return _GradMode(mode)
+
+
+def is_grad_enabled():
+    return _grad_enabled
+
+
+# ------------------------------------------------------------------------------ the walk
+
+
+def _topological_order(roots):
+    """Nodes reachable from ``roots``, every node after all nodes that feed it.
+
+    Post-order depth-first search with an explicit stack, so a 100,000-op chain does not
+    hit Python's recursion limit. Parents are visited in their tuple order: deterministic.
+    """
+    order, visited = [], set()
+    for root in roots:
+        stack = [(root, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if expanded:
+                order.append(node)
+                continue
+            if node in visited:
+                continue
+            visited.add(node)
+            stack.append((node, True))
+            if node.parents is None:
+                continue
+            for p in node.parents:
+                c = p._ctx
+                if c is not None and c not in visited:
+                    stack.append((c, False))
+    return order
+
+
+def _accumulate(old, new):
+    return new if old is None else old + new
+
+
+def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None):
+    """Propagate ``root_grads`` from ``roots`` back through the graph.
+
+    Leaves that require grad accumulate into ``.grad`` — unless ``inputs`` is given, in which
+    case the gradients of exactly those tensors are returned (``autograd.grad``) and no
+    ``.grad`` is touched.
+    """
+    global _grad_enabled
+    leaf_grads = {}  # id(leaf) -> [leaf, grad]
+    node_grads = {}
+    for t, g in zip(roots, root_grads):
+        if t._ctx is None:
+            entry = leaf_grads.setdefault(id(t), [t, None])
+            entry[1] = _accumulate(entry[1], g)
+        else:
+            node_grads[t._ctx] = _accumulate(node_grads.get(t._ctx), g)
+    wanted = None if inputs is None else {t._ctx for t in inputs if t._ctx is not None}
+    captured = {}
+    order = _topological_order([t._ctx for t in roots if t._ctx is not None])
+    prev_mode = _grad_enabled
+    _grad_enabled = create_graph
+    try:
+        for node in reversed(order):
+            g = node_grads.pop(node, None)
+            if g is None:
+                continue
+            if node.saved is None:
+                raise RuntimeError(_freed_message(node))
+            if node.hooks:
+                for hook in node.hooks:
+                    r = hook(g)
+                    g = g if r is None else r
+            if wanted is not None and node in wanted:
+                captured[node] = g
+            grads = type(node).backward(node, g)
+            if not isinstance(grads, tuple):
+                grads = (grads,)
+            if len(grads) != len(node.parents):
+                raise RuntimeError(f"{node.name}.backward returned {len(grads)} gradients for "
+                                   f"{len(node.parents)} inputs")
+            for obs in _observers:
+                obs(node, g, grads)
+            if not retain_graph:
+                node.release()
+            for p, pg, need in zip(node.parents, grads, node.needs_input_grad):
+                if pg is None or not need:
+                    continue
+                if pg.shape != p.shape:
+                    raise RuntimeError(
+                        f"{node.name}.backward: gradient of shape {pg.shape} for an input of "
+                        f"shape {p.shape}. Hint: did the backward forget to sum over a "
+                        "broadcast axis (sum_to_shape)?")
+                if p._ctx is not None:
+                    node_grads[p._ctx] = _accumulate(node_grads.get(p._ctx), pg)
+                else:
+                    entry = leaf_grads.setdefault(id(p), [p, None])
+                    entry[1] = _accumulate(entry[1], pg)
+    finally:
+        _grad_enabled = prev_mode
+    if inputs is not None:
+        return [leaf_grads[id(t)][1] if t._ctx is None and id(t) in leaf_grads
+                else captured.get(t._ctx) for t in inputs]
+    seen = set()
+    for leaf, g in leaf_grads.values():
+        if leaf._hooks:
+            for hook in leaf._hooks:
+                r = hook(g)
+                g = g if r is None else r
+        if not create_graph:
+            # NOTE: a .grad must own its memory: one gradient Tensor may reach two leaves
+            # (x + y), and an expand's gradient is a read-only broadcast view.
+            if id(g) in seen or not g.data.flags.writeable:
+                g = Tensor._wrap(np.array(g.data), False)
+            elif g._ctx is not None:
+                g = g.detach()
+            seen.add(id(g))
+        leaf.grad = g if leaf.grad is None else leaf.grad + g
+    return None
+
+
+def backward(tensor, gradient=None, retain_graph=None, create_graph=False):
+    """The engine behind ``Tensor.backward``; see there."""
+    if not tensor.requires_grad:
+        raise RuntimeError(
+            f"backward: this tensor (shape {tensor.shape}) does not require grad and has no "
+            "grad_fn. Hint: create the leaves with requires_grad=True, and do not compute the "
+            "loss inside no_grad().")
+    gradient = _initial_gradient(tensor, gradient, "backward")
+    if retain_graph is None:
+        retain_graph = create_graph
+    run_backward([tensor], [gradient], retain_graph, create_graph)
+
+
+def _initial_gradient(tensor, gradient, who):
+    if gradient is None:
+        if tensor.data.size != 1:
+            raise RuntimeError(
+                f"{who}: grad can be created implicitly only for a scalar output, but this "
+                f"tensor has shape {tensor.shape}. Pass gradient= (same shape), or reduce "
+                "first, e.g. loss.sum() or loss.mean().")
+        return Tensor._wrap(np.ones(tensor.shape, dtype=tensor.dtype), False)
+    if not isinstance(gradient, Tensor):
+        gradient = Tensor(np.asarray(gradient, dtype=tensor.dtype))
+    if gradient.shape != tensor.shape:
+        raise RuntimeError(f"{who}: gradient has shape {gradient.shape} but the output has "
+                           f"shape {tensor.shape}; they must match")
+    return gradient
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """Gradients of ``outputs`` with respect to ``inputs``, returned (not stored in .grad).
+
+    ``create_graph=True`` records the backward pass itself, so the result can be
+    differentiated again (Hessian-vector products, gradient penalties).
+    """
+    single = isinstance(outputs, Tensor)
+    outputs = [outputs] if single else list(outputs)
+    inputs_seq = isinstance(inputs, (list, tuple))
+    inputs = list(inputs) if inputs_seq else [inputs]
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs]
+    for i, o in enumerate(outputs):
+        if not o.requires_grad:
+            raise RuntimeError(f"grad: output {i} (shape {o.shape}) does not require grad")
+    for i, t in enumerate(inputs):
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: input {i} (shape {t.shape}) does not require grad")
+    gs = [_initial_gradient(o, g, "grad") for o, g in zip(outputs, grad_outputs)]
+    if retain_graph is None:
+        retain_graph = create_graph
+    result = run_backward(outputs, gs, retain_graph, create_graph, inputs=inputs)
+    for i, (t, g) in enumerate(zip(inputs, result)):
+        if g is None and not allow_unused:
+            raise RuntimeError(f"grad: input {i} (shape {t.shape}) was not used to compute the "
+                               "outputs; pass allow_unused=True to get None for it")
+        if g is not None and not create_graph and g._ctx is not None:
+            result[i] = g.detach()
+    return tuple(result)
+
+
+Tensor = None  # bound by tensor.py once the class exists (the two modules need each other)
