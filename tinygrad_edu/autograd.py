@@ -15,6 +15,9 @@ import numpy as np
 
 _grad_enabled = True
 _observers = []  # callables (node, grad_output, input_grads) — used by teaching tools
+# callables (node, input_tensors, output_array) called after every forward while non-empty
+# (anomaly mode). Empty in normal use: one truthiness test per op (issue 7, measured ~0%).
+_forward_observers = []
 
 
 class Function:
@@ -41,6 +44,9 @@ class Function:
         else:
             ctx.needs_input_grad = (False,) * len(tensors)
         data = cls.forward(ctx, *tensors, **params)
+        if _forward_observers:
+            for obs in _forward_observers:
+                obs(ctx, tensors, data)
         out = Tensor._wrap(data, requires)
         if requires:
             ctx.parents = tensors
@@ -330,3 +336,5 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 Tensor = None  # bound by tensor.py once the class exists (the two modules need each other)
+
+from . import autograd_functional as functional  # noqa: E402  (issue 7: autograd.functional)

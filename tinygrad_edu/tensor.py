@@ -361,6 +361,100 @@ class Tensor:
     def flatten(self, start_dim=0, end_dim=-1):
         return _shape.flatten(self, start_dim, end_dim)
 
+    # ---- ops/indexing.py, combine.py, stats.py, math.py (issue 3)
+    def __getitem__(self, key):
+        return _idx.getitem(self, key)
+
+    def __setitem__(self, key, value):
+        _idx.setitem(self, key, value)
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.data.shape[0]))
+
+    def gather(self, axis, index):
+        return _idx.gather(self, axis, index)
+
+    def take_along_axis(self, index, axis):
+        return _idx.gather(self, axis, index)
+
+    def var(self, axis=None, keepdims=False, unbiased=True, correction=None):
+        return _stats.var(self, axis, keepdims, unbiased, correction)
+
+    def std(self, axis=None, keepdims=False, unbiased=True, correction=None):
+        return _stats.std(self, axis, keepdims, unbiased, correction)
+
+    def logsumexp(self, axis=None, keepdims=False):
+        return _stats.logsumexp(self, axis, keepdims)
+
+    def prod(self, axis=None, keepdims=False):
+        return _stats.prod(self, axis, keepdims)
+
+    def cumsum(self, axis=None):
+        return _stats.cumsum(self, axis)
+
+    def argmax(self, axis=None, keepdims=False):
+        return _stats.argmax(self, axis, keepdims)
+
+    def argmin(self, axis=None, keepdims=False):
+        return _stats.argmin(self, axis, keepdims)
+
+    def max_with_indices(self, axis, keepdims=False):
+        return _stats.max_with_indices(self, axis, keepdims)
+
+    def min_with_indices(self, axis, keepdims=False):
+        return _stats.min_with_indices(self, axis, keepdims)
+
+    def sin(self):
+        return _math.sin(self)
+
+    def cos(self):
+        return _math.cos(self)
+
+    def log1p(self):
+        return _math.log1p(self)
+
+    def expm1(self):
+        return _math.expm1(self)
+
+    def erf(self):
+        return _math.erf(self)
+
+    def reciprocal(self):
+        return _math.reciprocal(self)
+
+    def square(self):
+        return _math.square(self)
+
+    def rsqrt(self):
+        return _math.rsqrt(self)
+
+    def clip(self, min=None, max=None):  # noqa: A002
+        return _comb.clip(self, min, max)
+
+    def clamp(self, min=None, max=None):  # noqa: A002
+        return _comb.clip(self, min, max)
+
+    def flip(self, axis=None):
+        return _comb.flip(self, axis)
+
+    def roll(self, shifts, axis=None):
+        return _comb.roll(self, shifts, axis)
+
+    def repeat(self, *sizes):
+        return _comb.repeat(self, *sizes)
+
+    def tile(self, reps):
+        return _comb.tile(self, reps)
+
+    def split(self, split_size_or_sections, axis=0):
+        return _comb.split(self, split_size_or_sections, axis)
+
+    def chunk(self, chunks, axis=0):
+        return _comb.chunk(self, chunks, axis)
+    # ---- end of issue 3 section
+
 
 class _HookHandle:
     __slots__ = ("hooks", "hook")
@@ -393,7 +487,22 @@ def _binary(fn, a, b):
     if da != db:
         dt = result_dtype(da, db)
         a, b = a.astype(dt), b.astype(dt)
-    return fn.apply(a, b)
+    try:
+        return fn.apply(a, b)
+    except ValueError:
+        _check_broadcast(fn.__name__.lower(), a.shape, b.shape)
+        raise
+
+
+def _check_broadcast(op, sa, sb):
+    """Raise the teaching message if shapes ``sa`` and ``sb`` do not broadcast."""
+    try:
+        np.broadcast_shapes(sa, sb)
+    except ValueError:
+        raise ValueError(
+            f"{op}: operands with shapes {sa} and {sb} cannot be broadcast together. Shapes are "
+            "compared from the last axis: each pair of sizes must be equal or one of them 1. "
+            "Hint: reshape or unsqueeze one operand.") from None
 
 
 def result_dtype(da, db):
@@ -412,3 +521,7 @@ from .ops import elementwise as _ew  # noqa: E402  (the ops need the Tensor clas
 from .ops import matmul as _mm  # noqa: E402
 from .ops import reduce as _red  # noqa: E402
 from .ops import shape as _shape  # noqa: E402
+from .ops import indexing as _idx  # noqa: E402  (issue 3)
+from .ops import combine as _comb  # noqa: E402  (issue 3)
+from .ops import stats as _stats  # noqa: E402  (issue 3)
+from .ops import math as _math  # noqa: E402  (issue 3)

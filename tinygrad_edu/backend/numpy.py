@@ -197,3 +197,226 @@ def matmul(a, b, trans_a=False, trans_b=False):
     if trans_b:
         b = np.swapaxes(b, -1, -2)
     return np.matmul(a, b)
+
+
+# ---------------------------------------------------------------- optimizer steps (issue 4, optim)
+# Each step updates ``param`` and its state arrays in place (the C kernels do the same in one
+# fused pass). Hyperparameters are Python floats; the math runs in the arrays' dtype.
+
+
+def _optim_arrays(op, param, grad, *states):
+    """Validate the arrays of an optimizer step; returns ``grad`` as a C-contiguous array.
+
+    ``param`` and every state array that is not None must be writable, C-contiguous and of
+    param's shape and dtype (float32 or float64); ``grad`` must match shape and dtype.
+    """
+    if not isinstance(param, np.ndarray) or param.dtype not in (np.float32, np.float64):
+        what = type(param).__name__ if not isinstance(param, np.ndarray) else param.dtype
+        raise TypeError(f"{op}: the parameter must be a float32 or float64 array, got {what}")
+    if not param.flags.writeable:
+        raise ValueError(f"{op}: the parameter array (shape {param.shape}) is read-only; an "
+                         "optimizer updates parameters in place")
+    if not param.flags.c_contiguous:
+        raise ValueError(f"{op}: the parameter array (shape {param.shape}) is not contiguous. "
+                         "Hint: store a contiguous copy, p.data = np.ascontiguousarray(p.data)")
+    grad = np.asarray(grad)
+    if grad.shape != param.shape:
+        raise ValueError(f"{op}: gradient of shape {grad.shape} for a parameter of shape "
+                         f"{param.shape}")
+    if grad.dtype != param.dtype:
+        raise TypeError(f"{op}: gradient dtype {grad.dtype} does not match the parameter "
+                        f"dtype {param.dtype}")
+    for s in states:
+        if s is None:
+            continue
+        if not isinstance(s, np.ndarray) or s.shape != param.shape or s.dtype != param.dtype:
+            got = (s.shape, s.dtype) if isinstance(s, np.ndarray) else type(s).__name__
+            raise ValueError(f"{op}: a state array must have the parameter's shape "
+                             f"{param.shape} and dtype {param.dtype}, got {got}")
+        if not (s.flags.c_contiguous and s.flags.writeable):
+            raise ValueError(f"{op}: state arrays must be contiguous and writable")
+    return np.ascontiguousarray(grad)
+
+
+def sgd_step(param, grad, momentum_buf, lr, momentum, dampening, nesterov, weight_decay,
+             maximize, first_step):
+    """SGD: d = g (+ wd*p); momentum: b = d (first step) or mu*b + (1-dampening)*d,
+    d = d + mu*b (nesterov) or b; p -= lr*d. ``momentum_buf`` may be None if momentum == 0."""
+    grad = _optim_arrays("sgd_step", param, grad, momentum_buf)
+    if momentum != 0 and momentum_buf is None:
+        raise ValueError("sgd_step: momentum != 0 needs a momentum buffer")
+    d = -grad if maximize else grad
+    if weight_decay != 0:
+        d = d + weight_decay * param
+    if momentum != 0:
+        if first_step:
+            momentum_buf[...] = d
+        else:
+            momentum_buf *= momentum
+            momentum_buf += (1 - dampening) * d
+        d = d + momentum * momentum_buf if nesterov else momentum_buf
+    param -= lr * d
+
+
+def adagrad_step(param, grad, state_sum, step, lr, lr_decay, weight_decay, eps, maximize):
+    """Adagrad (step >= 1): clr = lr / (1 + (step-1)*lr_decay); d = g (+ wd*p);
+    sum += d*d; p -= clr * d / (sqrt(sum) + eps)."""
+    grad = _optim_arrays("adagrad_step", param, grad, state_sum)
+    if state_sum is None or step < 1:
+        raise ValueError("adagrad_step: needs the state sum and a step count >= 1")
+    d = -grad if maximize else grad
+    if weight_decay != 0:
+        d = d + weight_decay * param
+    clr = lr / (1 + (step - 1) * lr_decay)
+    state_sum += d * d
+    param -= clr * (d / (np.sqrt(state_sum) + eps))
+
+
+def rmsprop_step(param, grad, square_avg, grad_avg, momentum_buf, lr, alpha, eps, weight_decay,
+                 momentum, centered, maximize):
+    """RMSprop: d = g (+ wd*p); v = alpha*v + (1-alpha)*d^2; centered: a = alpha*a +
+    (1-alpha)*d, den = sqrt(v - a^2) + eps, else den = sqrt(v) + eps; momentum:
+    b = mu*b + d/den, p -= lr*b; else p -= lr*d/den."""
+    grad = _optim_arrays("rmsprop_step", param, grad, square_avg, grad_avg, momentum_buf)
+    if square_avg is None or (centered and grad_avg is None) or (
+            momentum > 0 and momentum_buf is None):
+        raise ValueError("rmsprop_step: a state array the options need is missing")
+    d = -grad if maximize else grad
+    if weight_decay != 0:
+        d = d + weight_decay * param
+    square_avg *= alpha
+    square_avg += (1 - alpha) * (d * d)
+    v = square_avg
+    if centered:
+        grad_avg *= alpha
+        grad_avg += (1 - alpha) * d
+        v = square_avg - grad_avg * grad_avg
+    step = d / (np.sqrt(v) + eps)
+    if momentum > 0:
+        momentum_buf *= momentum
+        momentum_buf += step
+        step = momentum_buf
+    param -= lr * step
+
+
+def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1, beta2, eps,
+              weight_decay, amsgrad, maximize, decoupled):
+    """Adam (step >= 1): decoupled (AdamW): p *= 1 - lr*wd, else d = g + wd*p;
+    m = b1*m + (1-b1)*d; v = b2*v + (1-b2)*d^2; amsgrad: vmax = max(vmax, v), use vmax;
+    p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)."""
+    grad = _optim_arrays("adam_step", param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq)
+    if exp_avg is None or exp_avg_sq is None or (amsgrad and max_exp_avg_sq is None) or step < 1:
+        raise ValueError("adam_step: a state array the options need is missing, or step < 1")
+    d = -grad if maximize else grad
+    if decoupled:
+        param *= 1 - lr * weight_decay
+    elif weight_decay != 0:
+        d = d + weight_decay * param
+    exp_avg *= beta1
+    exp_avg += (1 - beta1) * d
+    exp_avg_sq *= beta2
+    exp_avg_sq += (1 - beta2) * (d * d)
+    v = exp_avg_sq
+    if amsgrad:
+        np.maximum(max_exp_avg_sq, exp_avg_sq, out=max_exp_avg_sq)
+        v = max_exp_avg_sq
+    step_size = lr / (1 - beta1 ** step)
+    bc2_sqrt = math.sqrt(1 - beta2 ** step)
+    param -= step_size * (exp_avg / (np.sqrt(v) / bc2_sqrt + eps))
+
+
+# ---------------------------------------------------------------- activations (issue 3: ops/activation.py)
+# Forward f(x) and fused backward g * f'(x) for each activation, computed in x's dtype. The C
+# versions (csrc/activation.c) use the same formulas. Both are accurate in the tails:
+# - Phi(x) = erfc(-x / sqrt 2) / 2, not (1 + erf(x / sqrt 2)) / 2, which cancels to 0 for x << 0;
+# - (1 + tanh u) / 2 = sigmoid(2u), so gelu_tanh(x) = x sigmoid(2u), again no cancellation;
+# - sigmoid(z) and 1 - sigmoid(z) both come from e = exp(-|z|), so 1 - s is never 1 - 0.99999.
+
+_GELU_C = math.sqrt(2.0 / math.pi)  # tanh approximation: u = c (x + k x^3)
+_GELU_K = 0.044715
+_INV_SQRT2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_erfc = np.vectorize(math.erfc, otypes=[np.float64])
+
+
+def _sigmoid_pair(z):
+    """(sigmoid(z), 1 - sigmoid(z)), both without cancellation."""
+    e = np.exp(-np.abs(z))
+    r = 1 / (1 + e)
+    pos = z >= 0
+    return np.where(pos, r, e * r), np.where(pos, e * r, r)
+
+
+def _normal_cdf(x):
+    return (0.5 * _erfc(x * -_INV_SQRT2)).astype(x.dtype) if x.size else np.empty_like(x)
+
+
+def leaky_relu(x, negative_slope):
+    """x if x > 0 else negative_slope * x"""
+    return np.where(x > 0, x, x * negative_slope).astype(x.dtype, copy=False)
+
+
+def leaky_relu_backward(x, g, negative_slope):
+    """g if x > 0 else g * negative_slope"""
+    return np.where(x > 0, g, g * negative_slope).astype(g.dtype, copy=False)
+
+
+def elu(x, alpha):
+    """x if x > 0 else alpha * (e^x - 1)"""
+    neg = np.minimum(x, 0)  # the x > 0 side is not used: clamp so expm1 cannot overflow
+    return np.where(x > 0, x, np.expm1(neg) * alpha).astype(x.dtype, copy=False)
+
+
+def elu_backward(x, g, alpha):
+    """g if x > 0 else g * (alpha * e^x)"""
+    neg = np.minimum(x, 0)
+    return np.where(x > 0, g, g * (np.exp(neg) * alpha)).astype(g.dtype, copy=False)
+
+
+def gelu(x):
+    """x * Phi(x), Phi the standard normal CDF"""
+    return x * _normal_cdf(x)
+
+
+def gelu_backward(x, g):
+    """g * (Phi(x) + x * phi(x)), phi(x) = e^(-x^2/2) / sqrt(2 pi)"""
+    pdf = np.exp(x * x * -0.5) * _INV_SQRT_2PI
+    return g * (_normal_cdf(x) + x * pdf)
+
+
+def gelu_tanh(x):
+    """x * (1 + tanh u) / 2 = x * sigmoid(2u), u = c (x + k x^3)"""
+    u2 = (x + x * x * x * _GELU_K) * (2 * _GELU_C)
+    return x * _sigmoid_pair(u2)[0]
+
+
+def gelu_tanh_backward(x, g):
+    """g * (s + 2 x s (1 - s) u'), s = sigmoid(2u), u' = c (1 + 3 k x^2)"""
+    x2 = x * x
+    s, sc = _sigmoid_pair((x + x2 * x * _GELU_K) * (2 * _GELU_C))
+    du = (1 + x2 * (3 * _GELU_K)) * _GELU_C
+    return g * (s + x * s * sc * du * 2)
+
+
+def silu(x):
+    """x * sigmoid(x)"""
+    return x * _sigmoid_pair(x)[0]
+
+
+def silu_backward(x, g):
+    """g * s * (1 + x (1 - s)), s = sigmoid(x)"""
+    s, sc = _sigmoid_pair(x)
+    return g * (s * (1 + x * sc))
+
+
+def softplus(x, beta, threshold):
+    """log(1 + e^(beta x)) / beta, or x where beta x > threshold"""
+    z = x * beta
+    soft = (np.maximum(z, 0) + np.log1p(np.exp(-np.abs(z)))) / beta  # stable for any z
+    return np.where(z > threshold, x, soft).astype(x.dtype, copy=False)
+
+
+def softplus_backward(x, g, beta, threshold):
+    """g * sigmoid(beta x), or g where beta x > threshold"""
+    z = x * beta
+    return np.where(z > threshold, g, g * _sigmoid_pair(z)[0]).astype(g.dtype, copy=False)

@@ -116,10 +116,16 @@ def as_array(x):
     """numpy view of an array-like; a Tensor gives its data (never its graph)."""
     if isinstance(x, np.ndarray):
         return x
-    data = getattr(x, "data", None)
-    if isinstance(data, np.ndarray) and type(x).__name__ == "Tensor":
-        return data
+    if is_tensor(x):
+        return x.data
     return np.asarray(x)
+
+
+def is_tensor(x):
+    """isinstance(x, Tensor), importing Tensor only when needed."""
+    from ..tensor import Tensor
+
+    return isinstance(x, Tensor)
 
 
 def resolve_generator(generator=None, seed=None, who="random"):

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .dataset import array_view, check_count, resolve_generator, to_tensor
+from .dataset import array_view, is_tensor, resolve_generator, to_tensor
 
 
 def _batch_array(arr):
@@ -46,7 +46,7 @@ def _stack(items):
 
 def _collate(batch, wrap):
     elem = batch[0]
-    if type(elem).__name__ == "Tensor" and isinstance(getattr(elem, "data", None), np.ndarray):
+    if is_tensor(elem):
         return wrap(_batch_array(_stack([b.data for b in batch])))
     if isinstance(elem, (np.ndarray, np.generic)):
         return wrap(_batch_array(_stack(batch)))

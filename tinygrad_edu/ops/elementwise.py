@@ -279,7 +279,12 @@ class Pow(Function):
     def backward(ctx, g):
         x, y = ctx.saved_tensors
         nx, ny = ctx.needs_input_grad
-        gx = sum_to_shape(g * y * x ** (y - 1), x.shape) if nx else None
+        e = y - 1
+        if nx and (y.data == 0).any():
+            # NOTE (issue 7): where y == 0 the derivative is 0, but 0 * x^(0-1) is nan at x = 0
+            # (third derivative of x**2 at 0). Use exponent 0 there: 0 * x^0 = 0.
+            e = y - Tensor._wrap((y.data != 0).astype(y.dtype))
+        gx = sum_to_shape(g * y * x**e, x.shape) if nx else None
         gy = sum_to_shape(g * x**y * x.log(), y.shape) if ny else None
         return gx, gy
 

@@ -1,0 +1,273 @@
+/* Elementwise kernels: unary ops, binary ops with broadcasting by strides, comparisons.
+
+   Every op is a small "row" function: a tight loop over a 1-d run of elements, in four
+   variants (both contiguous, one operand a broadcast scalar, general strides) chosen once
+   per row.  A shared driver walks the outer dimensions with an odometer and hands rows to
+   it, so no inner loop divides or branches per element.  Dimensions are coalesced first:
+   a contiguous array of any shape is a single row, and row/column broadcasting becomes
+   "contiguous + contiguous" or "contiguous + scalar" rows. */
+#include <math.h>
+
+#include "internal.h"
+
+/* --------------------------------------------------------------- per-element math */
+
+#define FN_F32(name) name##f /* expf, logf, ... */
+#define FN_F64(name) name
+
+/* Ops whose expression does not fit in one line. */
+#define DEFINE_SCALAR_HELPERS(T, SFX, FN)                                                 \
+    static inline T sigmoid_##SFX(T x) {                                                \
+        T e = FN(exp)(-FN(fabs)(x)); /* never overflows: exp of a non-positive number */ \
+        T r = (T)1 / ((T)1 + e);                                                         \
+        return x >= 0 ? r : e * r;                                                       \
+    }                                                                                     \
+    static inline T sign_##SFX(T x) { return x > 0 ? (T)1 : (x < 0 ? (T)-1 : x); }       \
+    /* NaN stays NaN, like numpy.maximum(x, 0). */                                        \
+    static inline T relu_##SFX(T x) { return (x > 0 || x != x) ? x : (T)0; }
+
+DEFINE_SCALAR_HELPERS(float, f32, FN_F32)
+DEFINE_SCALAR_HELPERS(double, f64, FN_F64)
+
+/* X-macro tables, in op-code order (tg_core.h): X(name, expression in x or in x, y). */
+#define UNARY_OPS(X, T, SFX, FN)  \
+    X(neg, -x)                    \
+    X(exp, FN(exp)(x))            \
+    X(log, FN(log)(x))            \
+    X(sqrt, FN(sqrt)(x))          \
+    X(abs, FN(fabs)(x))           \
+    X(sign, sign_##SFX(x))        \
+    X(tanh, FN(tanh)(x))          \
+    X(sigmoid, sigmoid_##SFX(x))  \
+    X(relu, relu_##SFX(x))        \
+    X(sin, FN(sin)(x))            \
+    X(cos, FN(cos)(x))            \
+    X(log1p, FN(log1p)(x))        \
+    X(expm1, FN(expm1)(x))        \
+    X(erf, FN(erf)(x))            \
+    X(reciprocal, (T)1 / x)       \
+    X(square, x * x)              \
+    X(rsqrt, (T)1 / FN(sqrt)(x))
+
+/* For the fused backward kernels x is the saved forward value (x for relu, y = f(x) for
+   sigmoid and tanh) and y is the incoming gradient. Evaluation order follows numpy.py. */
+#define BINARY_OPS(X, T, FN)                              \
+    X(add, x + y)                                         \
+    X(sub, x - y)                                         \
+    X(mul, x * y)                                         \
+    X(div, x / y)                                         \
+    X(pow, FN(pow)(x, y))                                 \
+    X(maximum, (x >= y || x != x) ? x : y) /* NaN wins */ \
+    X(minimum, (x <= y || x != x) ? x : y)                \
+    X(relu_backward, x > 0 ? y : (T)0)                    \
+    X(sigmoid_backward, y * x * ((T)1 - x))               \
+    X(tanh_backward, y * ((T)1 - x * x))
+
+#define COMPARE_OPS(X) \
+    X(eq, x == y)      \
+    X(ne, x != y)      \
+    X(lt, x < y)       \
+    X(le, x <= y)      \
+    X(gt, x > y)       \
+    X(ge, x >= y)
+
+/* --------------------------------------------------------------- row kernels */
+
+#define DEFINE_UNARY_ROW(T, SFX, name, EXPR)                                                \
+    static void un_##name##_##SFX(int64_t n, const T *restrict xp, int64_t sx,             \
+                                  T *restrict o) {                                         \
+        if (sx == 1) {                                                                     \
+            for (int64_t i = 0; i < n; ++i) { T x = xp[i]; o[i] = EXPR; }                  \
+        } else {                                                                           \
+            for (int64_t i = 0; i < n; ++i) { T x = xp[i * sx]; o[i] = EXPR; }             \
+        }                                                                                  \
+    }
+
+#define DEFINE_BINARY_ROW(T, SFX, TO, prefix, name, EXPR)                                   \
+    static void prefix##name##_##SFX(int64_t n, const T *restrict ap, int64_t sa,          \
+                                     const T *restrict bp, int64_t sb, TO *restrict o) {   \
+        if (sa == 1 && sb == 1) {                                                          \
+            for (int64_t i = 0; i < n; ++i) { T x = ap[i], y = bp[i]; o[i] = (TO)(EXPR); } \
+        } else if (sa == 1 && sb == 0) {                                                   \
+            const T y = bp[0];                                                             \
+            for (int64_t i = 0; i < n; ++i) { T x = ap[i]; o[i] = (TO)(EXPR); }            \
+        } else if (sa == 0 && sb == 1) {                                                   \
+            const T x = ap[0];                                                             \
+            for (int64_t i = 0; i < n; ++i) { T y = bp[i]; o[i] = (TO)(EXPR); }            \
+        } else {                                                                           \
+            for (int64_t i = 0; i < n; ++i) {                                              \
+                T x = ap[i * sa], y = bp[i * sb];                                          \
+                o[i] = (TO)(EXPR);                                                         \
+            }                                                                              \
+        }                                                                                  \
+    }
+
+#define UN_ROW_F32(name, EXPR) DEFINE_UNARY_ROW(float, f32, name, EXPR)
+#define UN_ROW_F64(name, EXPR) DEFINE_UNARY_ROW(double, f64, name, EXPR)
+#define BIN_ROW_F32(name, EXPR) DEFINE_BINARY_ROW(float, f32, float, bin_, name, EXPR)
+#define BIN_ROW_F64(name, EXPR) DEFINE_BINARY_ROW(double, f64, double, bin_, name, EXPR)
+#define CMP_ROW_F32(name, EXPR) DEFINE_BINARY_ROW(float, f32, uint8_t, cmp_, name, EXPR)
+#define CMP_ROW_F64(name, EXPR) DEFINE_BINARY_ROW(double, f64, uint8_t, cmp_, name, EXPR)
+
+UNARY_OPS(UN_ROW_F32, float, f32, FN_F32)
+UNARY_OPS(UN_ROW_F64, double, f64, FN_F64)
+BINARY_OPS(BIN_ROW_F32, float, FN_F32)
+BINARY_OPS(BIN_ROW_F64, double, FN_F64)
+COMPARE_OPS(CMP_ROW_F32)
+COMPARE_OPS(CMP_ROW_F64)
+
+/* --------------------------------------------------------------- drivers */
+
+/* Start of thread t's share of [0, total): equal chunks rounded up to 64 elements so that
+   two threads never write into one cache line. */
+static inline int64_t chunk_start(int64_t total, int t, int nt) {
+    int64_t chunk = ((total + nt - 1) / nt + 63) & ~(int64_t)63;
+    int64_t s = chunk * t;
+    return s < total ? s : total;
+}
+
+/* Validate ndim/shape and compute the element count; -1 on a bad shape. */
+static int64_t count_elements(int ndim, const int64_t *shape) {
+    int64_t total = 1;
+    for (int d = 0; d < ndim; ++d) {
+        if (shape[d] < 0) return -1;
+        total *= shape[d];
+    }
+    return total;
+}
+
+/* Run rows of a coalesced nd-dim iteration over output elements [lo, hi).  `st` holds the
+   strides of the NOPS inputs at st[op * TG_MAX_NDIM + d]; the output is contiguous. */
+#define DEFINE_RANGE(T, SFX, TO, KIND, NOPS, ROW_CALL)                                      \
+    static void KIND##_range_##SFX(KIND##_row_##SFX f, int nd, const int64_t *shape,      \
+                                   const int64_t *st, const T *a, const T *b, TO *out,     \
+                                   int64_t lo, int64_t hi) {                               \
+        int64_t idx[TG_MAX_NDIM], off[2] = {0, 0}, rem = lo;                               \
+        for (int d = nd - 1; d >= 0; --d) { /* one division per dim, once per thread */   \
+            idx[d] = rem % shape[d];                                                       \
+            rem /= shape[d];                                                               \
+            for (int op = 0; op < NOPS; ++op) off[op] += idx[d] * st[op * TG_MAX_NDIM + d]; \
+        }                                                                                  \
+        const int last = nd - 1;                                                           \
+        int64_t pos = lo;                                                                  \
+        while (pos < hi) {                                                                 \
+            int64_t cnt = shape[last] - idx[last];                                         \
+            if (cnt > hi - pos) cnt = hi - pos;                                            \
+            ROW_CALL;                                                                      \
+            pos += cnt;                                                                    \
+            if (pos >= hi) break;                                                          \
+            /* the row is done: rewind the inner dim, then carry into the outer ones */    \
+            for (int op = 0; op < NOPS; ++op) off[op] -= idx[last] * st[op * TG_MAX_NDIM + last]; \
+            idx[last] = 0;                                                                 \
+            for (int d = last - 1;; --d) {                                                 \
+                idx[d]++;                                                                  \
+                for (int op = 0; op < NOPS; ++op) off[op] += st[op * TG_MAX_NDIM + d];     \
+                if (idx[d] < shape[d]) break;                                              \
+                for (int op = 0; op < NOPS; ++op) off[op] -= shape[d] * st[op * TG_MAX_NDIM + d]; \
+                idx[d] = 0;                                                                \
+            }                                                                              \
+        }                                                                                  \
+        (void)b;                                                                           \
+    }
+
+/* Validate, coalesce and run the range function, in parallel above the size threshold. */
+#define DEFINE_RUN(T, SFX, TO, KIND, NOPS)                                                  \
+    static int KIND##_run_##SFX(KIND##_row_##SFX f, int ndim, const int64_t *shape,       \
+                                const T *a, const int64_t *as, const T *b,                 \
+                                const int64_t *bs, TO *out) {                              \
+        if (ndim < 0 || ndim > TG_MAX_NDIM) return TG_ENDIM;                               \
+        if (ndim > 0 && (shape == NULL || as == NULL || (NOPS == 2 && bs == NULL)))        \
+            return TG_EINVAL;                                                              \
+        int64_t total = count_elements(ndim, shape);                                       \
+        if (total < 0) return TG_EINVAL;                                                   \
+        if (total == 0) return TG_OK;                                                      \
+        if (a == NULL || (NOPS == 2 && b == NULL) || out == NULL) return TG_EINVAL;        \
+        int64_t cshape[TG_MAX_NDIM], cst[2 * TG_MAX_NDIM];                                 \
+        const int64_t *sp[2] = {as, bs};                                                   \
+        int nd = tg_coalesce_(ndim, NOPS, shape, sp, cshape, cst);                         \
+        if (nd == 0) { /* a single element */                                              \
+            nd = 1;                                                                        \
+            cshape[0] = 1;                                                                 \
+            cst[0] = cst[TG_MAX_NDIM] = 0;                                                 \
+        }                                                                                  \
+        int nt = tg_threads_for_(total);                                                   \
+        if (nt <= 1) {                                                                     \
+            KIND##_range_##SFX(f, nd, cshape, cst, a, b, out, 0, total);                   \
+            return TG_OK;                                                                  \
+        }                                                                                  \
+        _Pragma("omp parallel num_threads(nt)") {                                          \
+            int t = 0, nth = 1;                                                            \
+            THREAD_ID(t, nth);                                                             \
+            int64_t lo = chunk_start(total, t, nth), hi = chunk_start(total, t + 1, nth);  \
+            if (lo < hi) KIND##_range_##SFX(f, nd, cshape, cst, a, b, out, lo, hi);        \
+        }                                                                                  \
+        return TG_OK;                                                                      \
+    }
+
+#ifdef _OPENMP
+#define THREAD_ID(t, nth) (t = omp_get_thread_num(), nth = omp_get_num_threads())
+#else
+#define THREAD_ID(t, nth) ((void)0)
+#endif
+
+#define DEFINE_DTYPE(T, SFX, FN)                                                           \
+    typedef void (*un_row_##SFX)(int64_t, const T *, int64_t, T *);                        \
+    typedef void (*bin_row_##SFX)(int64_t, const T *, int64_t, const T *, int64_t, T *);   \
+    typedef void (*cmp_row_##SFX)(int64_t, const T *, int64_t, const T *, int64_t, uint8_t *); \
+    DEFINE_RANGE(T, SFX, T, un, 1, f(cnt, a + off[0], st[last], out + pos))                \
+    DEFINE_RANGE(T, SFX, T, bin, 2,                                                        \
+                 f(cnt, a + off[0], st[last], b + off[1], st[TG_MAX_NDIM + last], out + pos)) \
+    DEFINE_RANGE(T, SFX, uint8_t, cmp, 2,                                                  \
+                 f(cnt, a + off[0], st[last], b + off[1], st[TG_MAX_NDIM + last], out + pos)) \
+    DEFINE_RUN(T, SFX, T, un, 1)                                                           \
+    DEFINE_RUN(T, SFX, T, bin, 2)                                                          \
+    DEFINE_RUN(T, SFX, uint8_t, cmp, 2)
+
+#define UN_PTR_F32(name, EXPR) un_##name##_f32,
+#define UN_PTR_F64(name, EXPR) un_##name##_f64,
+#define BIN_PTR_F32(name, EXPR) bin_##name##_f32,
+#define BIN_PTR_F64(name, EXPR) bin_##name##_f64,
+#define CMP_PTR_F32(name, EXPR) cmp_##name##_f32,
+#define CMP_PTR_F64(name, EXPR) cmp_##name##_f64,
+
+DEFINE_DTYPE(float, f32, FN_F32)
+DEFINE_DTYPE(double, f64, FN_F64)
+
+static const un_row_f32 un_table_f32[TG_UN_COUNT] = {UNARY_OPS(UN_PTR_F32, float, f32, FN_F32)};
+static const un_row_f64 un_table_f64[TG_UN_COUNT] = {UNARY_OPS(UN_PTR_F64, double, f64, FN_F64)};
+static const bin_row_f32 bin_table_f32[TG_BIN_COUNT] = {BINARY_OPS(BIN_PTR_F32, float, FN_F32)};
+static const bin_row_f64 bin_table_f64[TG_BIN_COUNT] = {BINARY_OPS(BIN_PTR_F64, double, FN_F64)};
+static const cmp_row_f32 cmp_table_f32[TG_CMP_COUNT] = {COMPARE_OPS(CMP_PTR_F32)};
+static const cmp_row_f64 cmp_table_f64[TG_CMP_COUNT] = {COMPARE_OPS(CMP_PTR_F64)};
+
+/* --------------------------------------------------------------- public entry points */
+
+#define DEFINE_ENTRIES(T, SFX)                                                              \
+    int tg_unary_##SFX(int op, int ndim, const int64_t *shape, const T *x,                 \
+                       const int64_t *xstrides, T *out) {                                  \
+        if (op < 0 || op >= TG_UN_COUNT) return TG_EINVAL;                                 \
+        return un_run_##SFX(un_table_##SFX[op], ndim, shape, x, xstrides, NULL, NULL, out); \
+    }                                                                                      \
+    int tg_unary_contig_##SFX(int op, int64_t n, const T *x, T *out) {                     \
+        const int64_t one = 1;                                                             \
+        return tg_unary_##SFX(op, 1, &n, x, &one, out);                                    \
+    }                                                                                      \
+    int tg_binary_##SFX(int op, int ndim, const int64_t *shape, const T *a,                \
+                        const int64_t *astrides, const T *b, const int64_t *bstrides,      \
+                        T *out) {                                                          \
+        if (op < 0 || op >= TG_BIN_COUNT) return TG_EINVAL;                                \
+        return bin_run_##SFX(bin_table_##SFX[op], ndim, shape, a, astrides, b, bstrides, out); \
+    }                                                                                      \
+    int tg_binary_contig_##SFX(int op, int64_t n, const T *a, const T *b, T *out) {        \
+        const int64_t one = 1;                                                             \
+        return tg_binary_##SFX(op, 1, &n, a, &one, b, &one, out);                          \
+    }                                                                                      \
+    int tg_compare_##SFX(int op, int ndim, const int64_t *shape, const T *a,               \
+                         const int64_t *astrides, const T *b, const int64_t *bstrides,     \
+                         uint8_t *out) {                                                   \
+        if (op < 0 || op >= TG_CMP_COUNT) return TG_EINVAL;                                \
+        return cmp_run_##SFX(cmp_table_##SFX[op], ndim, shape, a, astrides, b, bstrides, out); \
+    }
+
+DEFINE_ENTRIES(float, f32)
+DEFINE_ENTRIES(double, f64)

@@ -1,0 +1,296 @@
+/* Reductions (sum, max, min) over any set of axes.
+
+   The caller permutes the axes so the kept ones come first (they form the contiguous
+   output) and the reduced ones last.  Both groups are coalesced; the reduced dims are also
+   sorted by decreasing |stride| so the innermost reduced run is the most compact.  Then:
+   - "rows": when the innermost kept dim is contiguous and the reduced dims are not (e.g.
+     sum over axis 0 of an (m, n) matrix, the bias gradient), whole input rows are folded
+     into the output row, a vectorised loop over the kept dim;
+   - "per output" otherwise: each output element reduces its own run with a
+     multi-accumulator (sum: pairwise) kernel.
+   Long reductions are cut into fixed chunks whose partial results are combined in a fixed
+   order, so the result does not depend on the number of threads.  NaN propagates like
+   numpy. */
+#include <math.h>
+#include <stdlib.h>
+
+#include "internal.h"
+
+#define RED_CHUNK 32768 /* elements per partial result of a long reduction */
+#define ROW_BLOCK 512   /* kept-dim block of the "rows" strategy (fits L1) */
+#define ROW_GROUP 128   /* the "rows" sum adds groups of this many rows pairwise-style */
+
+/* Odometer over a coalesced index space: the current offset into x is `off`. */
+typedef struct {
+    int nd;
+    const int64_t *shape, *st;
+    int64_t idx[TG_MAX_NDIM];
+    int64_t off;
+} odo_t;
+
+static void odo_init(odo_t *o, int nd, const int64_t *shape, const int64_t *st, int64_t flat) {
+    o->nd = nd;
+    o->shape = shape;
+    o->st = st;
+    o->off = 0;
+    for (int d = nd - 1; d >= 0; --d) {
+        o->idx[d] = flat % shape[d];
+        flat /= shape[d];
+        o->off += o->idx[d] * st[d];
+    }
+}
+
+static inline void odo_next(odo_t *o) {
+    for (int d = o->nd - 1; d >= 0; --d) {
+        o->idx[d]++;
+        o->off += o->st[d];
+        if (o->idx[d] < o->shape[d]) return;
+        o->off -= o->shape[d] * o->st[d];
+        o->idx[d] = 0;
+    }
+}
+
+/* Sort dims by decreasing |stride| (insertion sort; ndim <= 16). */
+static void sort_dims(int nd, int64_t *shape, int64_t *st) {
+    for (int i = 1; i < nd; ++i) {
+        int64_t sh = shape[i], s = st[i], as = s < 0 ? -s : s;
+        int j = i - 1;
+        while (j >= 0 && (st[j] < 0 ? -st[j] : st[j]) < as) {
+            shape[j + 1] = shape[j];
+            st[j + 1] = st[j];
+            --j;
+        }
+        shape[j + 1] = sh;
+        st[j + 1] = s;
+    }
+}
+
+#define DEFINE_REDUCE(T, SFX)                                                               \
+    static inline T max_##SFX(T acc, T v) { return (v > acc || v != v) ? v : acc; }       \
+    static inline T min_##SFX(T acc, T v) { return (v < acc || v != v) ? v : acc; }       \
+    static inline T comb_##SFX(int op, T acc, T v) {                                       \
+        return op == TG_RED_SUM ? acc + v : op == TG_RED_MAX ? max_##SFX(acc, v) : min_##SFX(acc, v); \
+    }                                                                                      \
+    /* Pairwise sum of a contiguous run: 16 accumulators on leaves of up to 512. */        \
+    static T sum_contig_##SFX(const T *x, int64_t n) {                                     \
+        if (n > 512) {                                                                     \
+            int64_t h = (n / 2) & ~(int64_t)15;                                            \
+            return sum_contig_##SFX(x, h) + sum_contig_##SFX(x + h, n - h);                \
+        }                                                                                  \
+        T acc[16] = {0};                                                                   \
+        int64_t i = 0;                                                                     \
+        for (; i + 16 <= n; i += 16)                                                       \
+            for (int k = 0; k < 16; ++k) acc[k] += x[i + k];                               \
+        T s = 0;                                                                           \
+        for (; i < n; ++i) s += x[i];                                                      \
+        for (int k = 0; k < 8; ++k) acc[k] += acc[k + 8];                                  \
+        for (int k = 0; k < 4; ++k) acc[k] += acc[k + 4];                                  \
+        return ((acc[0] + acc[2]) + (acc[1] + acc[3])) + s;                                \
+    }                                                                                      \
+    /* max/min of a contiguous run (n >= 1): 8 running values, NaN tracked separately. */ \
+    static T maxmin_contig_##SFX(int op, const T *x, int64_t n) {                          \
+        T acc[8];                                                                          \
+        int nan = 0;                                                                       \
+        int64_t i = 0;                                                                     \
+        for (int k = 0; k < 8; ++k) acc[k] = x[0];                                         \
+        if (op == TG_RED_MAX) {                                                            \
+            for (; i + 8 <= n; i += 8)                                                     \
+                for (int k = 0; k < 8; ++k) {                                              \
+                    T v = x[i + k];                                                        \
+                    acc[k] = v > acc[k] ? v : acc[k];                                      \
+                    nan |= v != v;                                                         \
+                }                                                                          \
+        } else {                                                                           \
+            for (; i + 8 <= n; i += 8)                                                     \
+                for (int k = 0; k < 8; ++k) {                                              \
+                    T v = x[i + k];                                                        \
+                    acc[k] = v < acc[k] ? v : acc[k];                                      \
+                    nan |= v != v;                                                         \
+                }                                                                          \
+        }                                                                                  \
+        T r = acc[0];                                                                      \
+        for (int k = 1; k < 8; ++k) r = comb_##SFX(op, r, acc[k]);                         \
+        for (; i < n; ++i) r = comb_##SFX(op, r, x[i]);                                    \
+        return nan ? (T)NAN : r;                                                           \
+    }                                                                                      \
+    /* Reduce one 1-d run of n >= 1 elements with stride s. */                             \
+    static T reduce_run_##SFX(int op, const T *x, int64_t n, int64_t s) {                  \
+        if (s == 1) return op == TG_RED_SUM ? sum_contig_##SFX(x, n) : maxmin_contig_##SFX(op, x, n); \
+        if (op == TG_RED_SUM) {                                                            \
+            T a0 = 0, a1 = 0, a2 = 0, a3 = 0;                                              \
+            int64_t i = 0;                                                                 \
+            for (; i + 4 <= n; i += 4) {                                                   \
+                a0 += x[i * s];                                                            \
+                a1 += x[(i + 1) * s];                                                      \
+                a2 += x[(i + 2) * s];                                                      \
+                a3 += x[(i + 3) * s];                                                      \
+            }                                                                              \
+            for (; i < n; ++i) a0 += x[i * s];                                             \
+            return (a0 + a1) + (a2 + a3);                                                  \
+        }                                                                                  \
+        T r = x[0];                                                                        \
+        for (int64_t i = 1; i < n; ++i) r = comb_##SFX(op, r, x[i * s]);                   \
+        return r;                                                                          \
+    }                                                                                      \
+    /* Reduce the flat reduced-index range [lo, hi) (hi > lo) starting at x. */            \
+    static T reduce_range_##SFX(int op, const T *x, int nr, const int64_t *rshape,         \
+                                const int64_t *rst, int64_t lo, int64_t hi) {              \
+        odo_t o;                                                                           \
+        const int last = nr - 1;                                                           \
+        odo_init(&o, nr, rshape, rst, lo);                                                 \
+        int64_t pos = lo;                                                                  \
+        T acc = 0;                                                                         \
+        int first = 1;                                                                     \
+        while (pos < hi) {                                                                 \
+            int64_t cnt = rshape[last] - o.idx[last];                                      \
+            if (cnt > hi - pos) cnt = hi - pos;                                            \
+            T v = reduce_run_##SFX(op, x + o.off, cnt, rst[last]);                         \
+            acc = first ? v : comb_##SFX(op, acc, v);                                      \
+            first = 0;                                                                     \
+            pos += cnt;                                                                    \
+            /* jump to the end of the row; odo_next then carries into the outer dims */    \
+            o.off += (cnt - 1) * rst[last];                                                \
+            o.idx[last] += cnt - 1;                                                        \
+            if (pos < hi) odo_next(&o);                                                    \
+        }                                                                                  \
+        return acc;                                                                        \
+    }                                                                                      \
+    /* One output: chunks of RED_CHUNK combined in order (same result serial or not). */   \
+    static T reduce_all_##SFX(int op, const T *x, int nr, const int64_t *rshape,           \
+                              const int64_t *rst, int64_t R) {                             \
+        T acc = reduce_range_##SFX(op, x, nr, rshape, rst, 0, R < RED_CHUNK ? R : RED_CHUNK); \
+        for (int64_t lo = RED_CHUNK; lo < R; lo += RED_CHUNK)                              \
+            acc = comb_##SFX(op, acc, reduce_range_##SFX(op, x, nr, rshape, rst, lo,       \
+                                                         R - lo < RED_CHUNK ? R : lo + RED_CHUNK)); \
+        return acc;                                                                        \
+    }                                                                                      \
+    /* As reduce_all, with the chunks spread over nt threads. */                           \
+    static int reduce_all_par_##SFX(int op, const T *x, int nr, const int64_t *rshape,     \
+                                    const int64_t *rst, int64_t R, int nt, T *out) {       \
+        int64_t nc = (R + RED_CHUNK - 1) / RED_CHUNK;                                      \
+        T *part = (T *)malloc((size_t)nc * sizeof(T));                                     \
+        if (part == NULL) return TG_ENOMEM;                                                \
+        _Pragma("omp parallel for num_threads(nt) schedule(static)")                       \
+        for (int64_t c = 0; c < nc; ++c) {                                                 \
+            int64_t lo = c * RED_CHUNK, hi = R - lo < RED_CHUNK ? R : lo + RED_CHUNK;      \
+            part[c] = reduce_range_##SFX(op, x, nr, rshape, rst, lo, hi);                  \
+        }                                                                                  \
+        T acc = part[0];                                                                   \
+        for (int64_t c = 1; c < nc; ++c) acc = comb_##SFX(op, acc, part[c]);               \
+        free(part);                                                                        \
+        *out = acc;                                                                        \
+        return TG_OK;                                                                      \
+    }                                                                                      \
+    /* "rows": out[j] (j over the contiguous inner kept dim, length n) folds every reduced \
+       row of x into itself; one work unit is (outer kept index, block of j). */           \
+    static void rows_unit_##SFX(int op, const T *x, int nr, const int64_t *rshape,         \
+                                const int64_t *rst, int64_t R, int64_t n, T *out) {        \
+        T tmp[ROW_BLOCK];                                                                  \
+        odo_t o;                                                                           \
+        odo_init(&o, nr, rshape, rst, 0);                                                  \
+        for (int64_t j = 0; j < n; ++j) out[j] = x[j];                                     \
+        if (op != TG_RED_SUM) {                                                            \
+            for (int64_t r = 1; r < R; ++r) {                                              \
+                odo_next(&o);                                                              \
+                const T *xr = x + o.off;                                                   \
+                if (op == TG_RED_MAX)                                                      \
+                    for (int64_t j = 0; j < n; ++j) out[j] = max_##SFX(out[j], xr[j]);     \
+                else                                                                       \
+                    for (int64_t j = 0; j < n; ++j) out[j] = min_##SFX(out[j], xr[j]);     \
+            }                                                                              \
+            return;                                                                        \
+        }                                                                                  \
+        /* sum: add groups of ROW_GROUP rows into tmp, then tmp into out (two-level sum) */ \
+        int64_t r = 1;                                                                     \
+        while (r < R) {                                                                    \
+            odo_next(&o);                                                                  \
+            const T *x0 = x + o.off;                                                       \
+            for (int64_t j = 0; j < n; ++j) tmp[j] = x0[j];                                \
+            int64_t end = r + ROW_GROUP < R ? r + ROW_GROUP : R;                           \
+            for (++r; r < end; ++r) {                                                      \
+                odo_next(&o);                                                              \
+                const T *xr = x + o.off;                                                   \
+                for (int64_t j = 0; j < n; ++j) tmp[j] += xr[j];                           \
+            }                                                                              \
+            for (int64_t j = 0; j < n; ++j) out[j] += tmp[j];                              \
+        }                                                                                  \
+    }                                                                                      \
+    int tg_reduce_##SFX(int op, int ndim, int nkeep, const int64_t *shape, const T *x,     \
+                        const int64_t *xstrides, T *out) {                                 \
+        if (op < 0 || op >= TG_RED_COUNT) return TG_EINVAL;                                \
+        if (ndim < 0 || ndim > TG_MAX_NDIM) return TG_ENDIM;                               \
+        if (nkeep < 0 || nkeep > ndim) return TG_EINVAL;                                   \
+        if (ndim > 0 && (shape == NULL || xstrides == NULL)) return TG_EINVAL;             \
+        int64_t K = 1, R = 1;                                                              \
+        for (int d = 0; d < ndim; ++d) {                                                   \
+            if (shape[d] < 0) return TG_EINVAL;                                            \
+            if (d < nkeep) K *= shape[d]; else R *= shape[d];                              \
+        }                                                                                  \
+        if (K == 0) return TG_OK;                                                          \
+        if (out == NULL) return TG_EINVAL;                                                 \
+        if (R == 0) {                                                                      \
+            if (op != TG_RED_SUM) return TG_EINVAL; /* numpy raises for max/min of nothing */ \
+            for (int64_t j = 0; j < K; ++j) out[j] = 0;                                    \
+            return TG_OK;                                                                  \
+        }                                                                                  \
+        if (x == NULL) return TG_EINVAL;                                                   \
+        int64_t kshape[TG_MAX_NDIM], kst[TG_MAX_NDIM], rshape[TG_MAX_NDIM], rst[TG_MAX_NDIM]; \
+        int64_t sshape[TG_MAX_NDIM], sst[TG_MAX_NDIM];                                     \
+        const int64_t *sp = xstrides;                                                      \
+        int nk = tg_coalesce_(nkeep, 1, shape, &sp, kshape, kst);                          \
+        int nred = ndim - nkeep;                                                           \
+        for (int d = 0; d < nred; ++d) {                                                   \
+            sshape[d] = shape[nkeep + d];                                                  \
+            sst[d] = xstrides[nkeep + d];                                                  \
+        }                                                                                  \
+        sort_dims(nred, sshape, sst);                                                      \
+        const int64_t *ssp = sst;                                                          \
+        int nr = tg_coalesce_(nred, 1, sshape, &ssp, rshape, rst);                         \
+        if (nk == 0) { nk = 1; kshape[0] = 1; kst[0] = 0; }                                \
+        if (nr == 0) { nr = 1; rshape[0] = 1; rst[0] = 0; }                                \
+        int nt = tg_threads_for_(K * R);                                                   \
+        int64_t n = kshape[nk - 1];                                                        \
+        if (kst[nk - 1] == 1 && rst[nr - 1] != 1 && n >= 8 && R > 1) {                     \
+            int64_t nb = (n + ROW_BLOCK - 1) / ROW_BLOCK, units = (K / n) * nb;            \
+            _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")       \
+            for (int64_t u = 0; u < units; ++u) {                                          \
+                int64_t outer = u / nb, j0 = (u % nb) * ROW_BLOCK;                         \
+                int64_t len = n - j0 < ROW_BLOCK ? n - j0 : ROW_BLOCK;                     \
+                odo_t ko;                                                                  \
+                odo_init(&ko, nk, kshape, kst, outer * n); /* once per unit */            \
+                rows_unit_##SFX(op, x + ko.off + j0, nr, rshape, rst, R, len,              \
+                                out + outer * n + j0);                                     \
+            }                                                                              \
+            return TG_OK;                                                                  \
+        }                                                                                  \
+        if (K < 2 * nt && R > RED_CHUNK) { /* few long reductions: split each one */       \
+            odo_t ko;                                                                      \
+            odo_init(&ko, nk, kshape, kst, 0);                                             \
+            for (int64_t j = 0; j < K; ++j, odo_next(&ko)) {                               \
+                int err = reduce_all_par_##SFX(op, x + ko.off, nr, rshape, rst, R, nt, out + j); \
+                if (err) return err;                                                       \
+            }                                                                              \
+            return TG_OK;                                                                  \
+        }                                                                                  \
+        _Pragma("omp parallel num_threads(nt) if (nt > 1)") {                              \
+            int t = 0, nth = 1;                                                            \
+            THREAD_ID(t, nth);                                                             \
+            int64_t lo = K * t / nth, hi = K * (t + 1) / nth;                              \
+            if (lo < hi) {                                                                 \
+                odo_t ko;                                                                  \
+                odo_init(&ko, nk, kshape, kst, lo);                                        \
+                for (int64_t j = lo; j < hi; ++j, odo_next(&ko))                           \
+                    out[j] = reduce_all_##SFX(op, x + ko.off, nr, rshape, rst, R);         \
+            }                                                                              \
+        }                                                                                  \
+        return TG_OK;                                                                      \
+    }
+
+#ifdef _OPENMP
+#define THREAD_ID(t, nth) (t = omp_get_thread_num(), nth = omp_get_num_threads())
+#else
+#define THREAD_ID(t, nth) ((void)0)
+#endif
+
+DEFINE_REDUCE(float, f32)
+DEFINE_REDUCE(double, f64)

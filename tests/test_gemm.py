@@ -1,0 +1,189 @@
+"""tg_gemm_f32 / tg_gemm_f64 (csrc/gemm.c) against a float64 numpy reference.
+
+Every code path (direct loops, portable C, AVX2, AVX-512 where the CPU has them) is forced in
+turn with tg_gemm_set_path, at sizes on both sides of every blocking edge the C side reports
+(register tile MR x NR, cache blocks MC / KC / NC), with all four transpose combinations,
+accumulate on and off, and operands that are submatrices of larger arrays (leading dimension
+larger than the row).  C is filled with NaN when not accumulating: the kernel must overwrite
+it without reading it.
+"""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+_C = pytest.importorskip("tinygrad_edu._C")
+ffi, lib = _C.ffi, _C.lib
+
+PATHS = {"generic": lib.TG_GEMM_PATH_GENERIC, "avx2": lib.TG_GEMM_PATH_AVX2,
+         "avx512": lib.TG_GEMM_PATH_AVX512, "direct": lib.TG_GEMM_PATH_DIRECT,
+         "auto": lib.TG_GEMM_PATH_AUTO}
+# Paths this CPU can run (set_path refuses the others); restored to auto afterwards.
+SUPPORTED = [name for name, p in PATHS.items() if lib.tg_gemm_set_path(p) == 0]
+lib.tg_gemm_set_path(lib.TG_GEMM_PATH_AUTO)
+DTYPES = [np.float32, np.float64]
+
+
+class use_path:
+    """Context manager: run the GEMM through one path and thread count, then restore."""
+
+    def __init__(self, path, threads=None):
+        self.path, self.threads = PATHS[path], threads
+
+    def __enter__(self):
+        assert lib.tg_gemm_set_path(self.path) == 0
+        self.old_threads = lib.tg_get_num_threads()
+        if self.threads is not None:
+            lib.tg_set_num_threads(self.threads)
+
+    def __exit__(self, *exc):
+        lib.tg_gemm_set_path(lib.TG_GEMM_PATH_AUTO)
+        lib.tg_set_num_threads(self.old_threads)
+
+
+def blocking(dtype, path):
+    """(MR, NR, MC, KC, NC, direct_max, par_min) of the kernel `path` uses for `dtype`."""
+    out = ffi.new("int64_t[7]")
+    with use_path(path):
+        assert lib.tg_gemm_blocking(np.dtype(dtype).itemsize, out) == 0
+    return tuple(out)
+
+
+def embed(rng, dtype, rows, cols, pad):
+    """A rows x cols view into a larger random array (leading dimension cols + 2*pad)."""
+    big = rng.standard_normal((rows + 2, cols + 2 * pad)).astype(dtype)
+    return big[1:1 + rows, pad:pad + cols]
+
+
+def gemm(ta, tb, a, b, c, accumulate):
+    """Call the C GEMM on numpy views (row-contiguous, any leading dimension)."""
+    m, n = c.shape
+    k = a.shape[0] if ta else a.shape[1]
+    ptr = "float *" if c.dtype == np.float32 else "double *"
+    fn = lib.tg_gemm_f32 if c.dtype == np.float32 else lib.tg_gemm_f64
+
+    def p(x):
+        return ffi.cast(ptr, x.ctypes.data)
+
+    def ld(x):  # row stride in elements (any value >= the row length is valid for 0/1 rows)
+        return max(x.strides[0] // x.itemsize, x.shape[1])
+
+    return fn(ta, tb, m, n, k, p(a), ld(a), p(b), ld(b), p(c), ld(c), accumulate)
+
+
+def check(rng, dtype, m, n, k, ta, tb, accumulate, pad=3):
+    """Run one product and compare every element with a float64 reference and its bound."""
+    a = embed(rng, dtype, k if ta else m, m if ta else k, pad)
+    b = embed(rng, dtype, n if tb else k, k if tb else n, pad)
+    cbig = rng.standard_normal((m + 2, n + 2 * pad)).astype(dtype)
+    c = cbig[1:1 + m, pad:pad + n]
+    if not accumulate:
+        c[...] = np.nan  # must be overwritten, never read
+    before = cbig.copy()
+    opa = (a.T if ta else a).astype(np.float64)
+    opb = (b.T if tb else b).astype(np.float64)
+    ref = opa @ opb + (c.astype(np.float64) if accumulate else 0.0)
+    assert gemm(ta, tb, a, b, c, accumulate) == 0
+    # Rounding bound of a k-term dot product plus the final add: ~(k+2) eps |A||B|.
+    eps = np.finfo(dtype).eps
+    bound = 2 * (k + 2) * eps * (np.abs(opa) @ np.abs(opb) + (np.abs(ref) if accumulate else 0))
+    err = np.abs(c.astype(np.float64) - ref)
+    assert np.all(err <= bound + np.finfo(dtype).tiny), (
+        f"{np.dtype(dtype).name} m={m} n={n} k={k} ta={ta} tb={tb} acc={accumulate}: "
+        f"max err {np.nanmax(err) if err.size else 0}")
+    outside = np.ones(cbig.shape, bool)
+    outside[1:1 + m, pad:pad + n] = False
+    assert np.array_equal(cbig[outside], before[outside]), "wrote outside C"
+
+
+def edge_sizes(dtype, path):
+    """(m, n, k) triples on both sides of every blocking edge of `path`'s kernel."""
+    mr, nr, mc, kc, nc = blocking(dtype, path)[:5]
+    ms = sorted({0, 1, mr - 1, mr, mr + 1, 2 * mr + 1, mc - 1, mc, mc + 1})
+    ns = sorted({0, 1, nr - 1, nr, nr + 1, 2 * nr + 1})
+    ks = sorted({0, 1, 2, kc - 1, kc, kc + 1, 2 * kc + 1})
+    out = [(m, n, 3) for m in ms for n in ns]
+    out += [(mr + 1, nr + 1, k) for k in ks]
+    out += [(mc + 1, nr - 1, kc + 1), (2 * mr - 1, 2 * nr + 3, 2 * kc + 1)]
+    out += [(2, nc - 1, 2), (3, nc, 2), (mr + 1, nc + 1, 3), (1, 2 * nc + nr + 1, 1)]
+    return out
+
+
+@pytest.mark.parametrize("path", [p for p in SUPPORTED if p != "auto"])
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_blocking_edges(path, dtype):
+    rng = np.random.default_rng(0)
+    with use_path(path):
+        for i, (m, n, k) in enumerate(edge_sizes(dtype, path)):
+            ta, tb = i % 2, (i // 2) % 2  # every transpose combination along the list
+            check(rng, dtype, m, n, k, ta, tb, accumulate=i % 3 == 0)
+
+
+@pytest.mark.parametrize("path", [p for p in SUPPORTED if p != "auto"])
+@pytest.mark.parametrize("ta", [0, 1])
+@pytest.mark.parametrize("tb", [0, 1])
+def test_transposes_and_accumulate(path, ta, tb):
+    rng = np.random.default_rng(1)
+    with use_path(path):
+        for dtype in DTYPES:
+            mr, nr, mc, kc = blocking(dtype, path)[:4]
+            for accumulate in (0, 1):
+                check(rng, dtype, mc + mr + 1, 2 * nr + 1, kc + 3, ta, tb, accumulate)
+
+
+@settings(max_examples=60, deadline=None)
+@given(m=st.integers(0, 40), n=st.integers(0, 70), k=st.integers(0, 300),
+       ta=st.integers(0, 1), tb=st.integers(0, 1), accumulate=st.integers(0, 1),
+       pad=st.integers(0, 5), dtype=st.sampled_from(DTYPES),
+       path=st.sampled_from(SUPPORTED), threads=st.sampled_from([1, 2]),
+       seed=st.integers(0, 2**32 - 1))
+def test_random_shapes(m, n, k, ta, tb, accumulate, pad, dtype, path, threads, seed):
+    with use_path(path, threads):
+        check(np.random.default_rng(seed), dtype, m, n, k, ta, tb, accumulate, pad)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_large_auto_two_threads(dtype):
+    # Large enough for the auto path to split the work over both threads.
+    with use_path("auto", threads=2):
+        check(np.random.default_rng(2), dtype, 301, 289, 517, 0, 0, 0)
+        check(np.random.default_rng(3), dtype, 9, 700, 300, 1, 1, 1)  # a column split
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_bit_identical_across_threads_and_runs(dtype):
+    # Work is split over rows/columns of C, never over k: the same sums in the same order.
+    rng = np.random.default_rng(4)
+    a, b = rng.standard_normal((250, 333)).astype(dtype), rng.standard_normal((333, 270)).astype(dtype)
+    results = []
+    for threads in (1, 2, 2, 1):
+        c = np.empty((250, 270), dtype)
+        with use_path("auto", threads):
+            assert gemm(0, 0, a, b, c, 0) == 0
+        results.append(c)
+    for r in results[1:]:
+        assert np.array_equal(r, results[0])
+
+
+def test_k_zero_and_empty():
+    a, b = np.zeros((4, 0)), np.zeros((0, 5))
+    c = np.full((4, 5), 7.0)
+    assert gemm(0, 0, a, b, c, 1) == 0 and np.all(c == 7.0)  # accumulate: unchanged
+    assert gemm(0, 0, a, b, c, 0) == 0 and np.all(c == 0.0)  # overwrite: zeros
+    c = np.full((0, 5), 7.0)
+    assert gemm(0, 0, np.zeros((0, 3)), np.zeros((3, 5)), c, 0) == 0
+
+
+def test_invalid_arguments():
+    a, b, c = np.ones((3, 4)), np.ones((4, 5)), np.ones((3, 5))
+    pa, pb, pc = (ffi.cast("double *", x.ctypes.data) for x in (a, b, c))
+    f = lib.tg_gemm_f64
+    assert f(0, 0, -1, 5, 4, pa, 4, pb, 5, pc, 5, 0) == lib.TG_GEMM_EINVAL
+    assert f(0, 0, 3, 5, 4, pa, 3, pb, 5, pc, 5, 0) == lib.TG_GEMM_EINVAL  # lda < k
+    assert f(1, 0, 3, 5, 4, pa, 2, pb, 5, pc, 5, 0) == lib.TG_GEMM_EINVAL  # lda < m (A^T)
+    assert f(0, 1, 3, 5, 4, pa, 4, pb, 3, pc, 5, 0) == lib.TG_GEMM_EINVAL  # ldb < k (B^T)
+    assert f(0, 0, 3, 5, 4, pa, 4, pb, 5, pc, 4, 0) == lib.TG_GEMM_EINVAL  # ldc < n
+    assert f(0, 0, 3, 5, 4, ffi.NULL, 4, pb, 5, pc, 5, 0) == lib.TG_GEMM_EINVAL
+    assert np.all(c == 1.0)  # nothing written on error
+    assert lib.tg_gemm_set_path(99) == lib.TG_GEMM_EINVAL
+    assert lib.tg_gemm_blocking(2, ffi.new("int64_t[7]")) == lib.TG_GEMM_EINVAL

@@ -1,0 +1,485 @@
+"""Module and Parameter: the bookkeeping that turns functions of tensors into models.
+
+A Module is an object whose attributes are registered as they are assigned: a ``Parameter``
+goes into ``_parameters``, a ``Module`` into ``_modules``, a tensor given to
+``register_buffer`` into ``_buffers``. Everything else (``parameters()``, ``state_dict()``,
+``train()``, the ``repr`` tree) is a walk over those three ordered dicts::
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()           # creates the dicts; must come first
+            self.fc = nn.Linear(4, 2)    # registered as a child module named "fc"
+        def forward(self, x):
+            return self.fc(x).relu()
+
+    net = Net()
+    [name for name, _ in net.named_parameters()]   # ['fc.weight', 'fc.bias']
+"""
+
+from collections import OrderedDict, namedtuple
+from collections.abc import Mapping
+import itertools
+
+import numpy as np
+
+from ..autograd import no_grad
+from ..tensor import Tensor, _to_array
+
+
+class Parameter(Tensor):
+    """A Tensor that a Module registers as one of its learnable weights.
+
+    ``Parameter(t)`` shares ``t``'s memory (as in PyTorch) and requires grad by default.
+    Results of ops on a Parameter are plain Tensors.
+    """
+
+    __slots__ = ()  # nothing added: Parameter is only a marker type for registration
+
+    def __init__(self, data=None, requires_grad=True):
+        if data is None:
+            data = np.empty((0,), np.float32)
+        self.data = data.data if isinstance(data, Tensor) else _to_array(data)
+        self.grad = None
+        self._ctx = None
+        self._version = 0
+        self._hooks = None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + Tensor.__repr__(self)
+
+
+class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns: the keys the state lacked and the keys it had extra."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+
+_hook_ids = itertools.count()
+
+
+class RemovableHandle:
+    """Returned by the ``register_*_hook`` methods; ``handle.remove()`` unregisters the hook.
+    Also a context manager: the hook is removed when the ``with`` block ends."""
+
+    __slots__ = ("hooks", "id")
+
+    def __init__(self, hooks):
+        self.hooks = hooks
+        self.id = next(_hook_ids)
+
+    def remove(self):
+        self.hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+        return False
+
+
+def _check_name(module, name, what):
+    if not isinstance(name, str):
+        raise TypeError(f"{what} name should be a string, got {type(name).__name__}")
+    if name == "" or "." in name:
+        raise KeyError(f"{what} name can't be empty or contain \".\", got {name!r}")
+
+
+class Module:
+    """Base class of every layer and model. Subclasses call ``super().__init__()`` first, assign
+    their parameters and sub-modules as attributes, and define ``forward``."""
+
+    training: bool
+
+    def __init__(self):
+        d = self.__dict__  # NOTE: written directly: __setattr__ below needs these to exist
+        d["training"] = True
+        d["_parameters"] = {}
+        d["_buffers"] = {}
+        d["_non_persistent"] = set()
+        d["_modules"] = {}
+        d["_forward_pre_hooks"] = {}
+        d["_forward_hooks"] = {}
+        d["_backward_hooks"] = {}
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
+                                  '"forward" function')
+
+    def __call__(self, *args, **kwargs):
+        # The common case costs two dict-truthiness checks; hooks take the slow path.
+        if self._forward_pre_hooks or self._forward_hooks or self._backward_hooks:
+            return _hooks.call_with_hooks(self, args, kwargs)
+        return self.forward(*args, **kwargs)
+
+    # ------------------------------------------------------------------ registration
+    def __setattr__(self, name, value):
+        d = self.__dict__
+        params, modules, buffers = d.get("_parameters"), d.get("_modules"), d.get("_buffers")
+        if isinstance(value, Parameter):
+            if params is None:
+                raise AttributeError("cannot assign parameters before Module.__init__() call "
+                                     "(call super().__init__() first in your __init__)")
+            self._forget(name)
+            self.register_parameter(name, value)
+        elif params is not None and name in params:
+            if value is not None:
+                raise TypeError(f"cannot assign '{type(value).__name__}' as parameter '{name}' "
+                                "(nn.Parameter or None expected); wrap it: nn.Parameter(t)")
+            params[name] = None
+        elif isinstance(value, Module):
+            if modules is None:
+                raise AttributeError("cannot assign module before Module.__init__() call "
+                                     "(call super().__init__() first in your __init__)")
+            self._forget(name)
+            modules[name] = value
+        elif modules is not None and name in modules:
+            if value is not None:
+                raise TypeError(f"cannot assign '{type(value).__name__}' as child module "
+                                f"'{name}' (Module or None expected)")
+            modules[name] = None
+        elif buffers is not None and name in buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(f"cannot assign '{type(value).__name__}' as buffer '{name}' "
+                                "(Tensor or None expected)")
+            buffers[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        # Only called when normal lookup fails: look in the three registries.
+        d = self.__dict__
+        if "_parameters" not in d:
+            raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}' "
+                                 "(did its __init__ forget to call super().__init__()?)")
+        for store in (d["_parameters"], d["_buffers"], d["_modules"]):
+            if name in store:
+                return store[name]
+        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{name}'")
+
+    def __delattr__(self, name):
+        for store in (self._parameters, self._buffers, self._modules):
+            if name in store:
+                del store[name]
+                self._non_persistent.discard(name)
+                return
+        object.__delattr__(self, name)
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(self._parameters) | set(self._buffers)
+                      | set(self._modules))
+
+    def _forget(self, name):
+        """Drop ``name`` from every registry and the instance dict (before re-registering)."""
+        self.__dict__.pop(name, None)
+        for store in (self._parameters, self._buffers, self._modules):
+            store.pop(name, None)
+        self._non_persistent.discard(name)
+
+    def register_parameter(self, name, param):
+        """Register ``param`` (a Parameter, or None for an absent optional one) as ``name``."""
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign parameter before Module.__init__() call")
+        _check_name(self, name, "parameter")
+        if hasattr(self, name) and name not in self._parameters:
+            raise KeyError(f"attribute '{name}' already exists")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter "
+                            f"'{name}' (nn.Parameter or None required)")
+        if param is not None and param._ctx is not None:
+            raise ValueError(f"cannot register parameter '{name}': it is not a leaf (it was "
+                             "computed by ops); use .detach() or create it from data")
+        self._parameters[name] = param
+
+    def register_buffer(self, name, tensor, persistent=True):
+        """Register a tensor that is state but not learned (BatchNorm's running mean).
+        Persistent buffers are saved in ``state_dict``."""
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        _check_name(self, name, "buffer")
+        if hasattr(self, name) and name not in self._buffers:
+            raise KeyError(f"attribute '{name}' already exists")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer "
+                            f"'{name}' (Tensor or None required)")
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
+            self._non_persistent.add(name)
+
+    def add_module(self, name, module):
+        """Register ``module`` as the child ``name`` (what ``self.name = module`` does)."""
+        _check_name(self, name, "module")
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        if hasattr(self, name) and name not in self._modules:
+            raise KeyError(f"attribute '{name}' already exists")
+        self._modules[name] = module
+
+    register_module = add_module
+
+    def get_submodule(self, target):
+        """The module at dotted path ``target`` ("" is self)."""
+        mod = self
+        for part in target.split(".") if target else ():
+            if part not in mod._modules:
+                raise AttributeError(f"{type(mod).__name__} has no submodule '{part}' "
+                                     f"(looking up '{target}')")
+            mod = mod._modules[part]
+        return mod
+
+    # ------------------------------------------------------------------ walking the tree
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """(dotted name, module) for self and every descendant; each module once."""
+        if memo is None:
+            memo = set()
+        if self in memo:
+            return
+        if remove_duplicate:
+            memo.add(self)
+        yield prefix, self
+        for name, m in self._modules.items():
+            if m is not None:
+                yield from m.named_modules(memo, f"{prefix}.{name}" if prefix else name,
+                                           remove_duplicate)
+
+    def modules(self):
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self):
+        seen = set()
+        for name, m in self._modules.items():
+            if m is not None and m not in seen:
+                seen.add(m)
+                yield name, m
+
+    def children(self):
+        for _, m in self.named_children():
+            yield m
+
+    def _named_members(self, store, prefix, recurse, remove_duplicate):
+        memo = set()  # ids: a parameter shared by two layers is yielded once
+        mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
+        for mprefix, m in mods:
+            for name, t in getattr(m, store).items():
+                if t is None or (remove_duplicate and id(t) in memo):
+                    continue
+                memo.add(id(t))
+                yield (f"{mprefix}.{name}" if mprefix else name), t
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, Parameter) pairs, in registration order, shared ones once."""
+        return self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse=True):
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        return self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse=True):
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def num_parameters(self, trainable_only=False):
+        """The number of scalar weights (shared parameters counted once)."""
+        return sum(p.data.size for p in self.parameters()
+                   if p.requires_grad or not trainable_only)
+
+    def apply(self, fn):
+        """Call ``fn(m)`` on every descendant, children first, then on self; returns self."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    # ------------------------------------------------------------------ modes and grads
+    def train(self, mode=True):
+        """Set training mode on self and every descendant (Dropout and BatchNorm read it)."""
+        if not isinstance(mode, bool):
+            raise ValueError(f"train: mode must be a bool, got {mode!r}")
+        self.training = mode
+        for m in self.children():
+            m.train(mode)
+        return self
+
+    def eval(self):
+        """Evaluation mode: Dropout off, BatchNorm uses its running statistics."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad=True):
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none=True):
+        """Forget the gradients of all parameters (None, or zeros with set_to_none=False)."""
+        for p in self.parameters():
+            g = p.grad
+            if g is None:
+                continue
+            if set_to_none:
+                p.grad = None
+            elif g._ctx is None and g.data.flags.writeable:
+                g.data.fill(0)
+            else:
+                p.grad = Tensor._wrap(np.zeros_like(g.data))
+
+    # ------------------------------------------------------------------ state
+    def state_dict(self, destination=None, prefix="", keep_vars=False):
+        """An OrderedDict {dotted name: numpy array} of every parameter and persistent buffer.
+        The arrays are copies (changing them does not change the model). ``keep_vars=True``
+        gives the Parameter / Tensor objects themselves instead."""
+        dest = OrderedDict() if destination is None else destination
+        for name, p in self._parameters.items():
+            if p is not None:
+                dest[prefix + name] = p if keep_vars else p.data.copy()
+        for name, b in self._buffers.items():
+            if b is not None and name not in self._non_persistent:
+                dest[prefix + name] = b if keep_vars else b.data.copy()
+        for name, m in self._modules.items():
+            if m is not None:
+                m.state_dict(dest, prefix + name + ".", keep_vars)
+        return dest
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy the arrays of ``state_dict`` into the parameters and buffers of the same name.
+
+        Returns ``(missing_keys, unexpected_keys)``. With ``strict`` either being non-empty is
+        an error; a shape mismatch is always one. Every key is checked before anything is
+        copied, so on an error the model is left exactly as it was.
+        """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"load_state_dict: expected a dict-like state, got "
+                            f"{type(state_dict).__name__}")
+        own = self.state_dict(keep_vars=True)
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        errors, plan = [], []
+        for key, t in own.items():
+            if key not in state_dict:
+                continue
+            value = state_dict[key]
+            arr = value.data if isinstance(value, Tensor) else value
+            try:
+                arr = np.asarray(arr)
+            except Exception:  # noqa: BLE001 - anything numpy cannot read is reported below
+                arr = None
+            if arr is None or arr.dtype.kind not in "fiub":
+                errors.append(f"value for {key} is a {type(value).__name__}, not a numeric "
+                              "array")
+            elif arr.shape != t.shape:
+                errors.append(f"size mismatch for {key}: copying a param with shape "
+                              f"{arr.shape} from checkpoint, the shape in current model is "
+                              f"{t.shape}.")
+            else:
+                plan.append((t, arr))
+        if strict:
+            if unexpected:
+                errors.insert(0, "Unexpected key(s) in state_dict: "
+                              + ", ".join(f'"{k}"' for k in unexpected) + ".")
+            if missing:
+                errors.insert(0, "Missing key(s) in state_dict: "
+                              + ", ".join(f'"{k}"' for k in missing) + ".")
+        if errors:
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                               + "\n\t".join(errors))
+        with no_grad():
+            for t, arr in plan:
+                if t.data.flags.writeable:
+                    np.copyto(t.data, arr, casting="unsafe")  # in place: optimizers keep refs
+                else:
+                    t.data = arr.astype(t.data.dtype)
+                t._version += 1
+        return _IncompatibleKeys(missing, unexpected)
+
+    # ------------------------------------------------------------------ dtype
+    def to(self, *args, dtype=None, device=None):
+        """``to(dtype)`` converts floating parameters and buffers in place (same objects);
+        ``to("cpu")`` is accepted and does nothing (the package runs on the CPU only)."""
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda", "mps"):
+                device = a
+            else:
+                dtype = a
+        if device is not None and str(device).split(":")[0] != "cpu":
+            raise ValueError(f"to: device {device!r} is not available; tinygrad_edu runs on "
+                             "the CPU only")
+        if dtype is None:
+            return self
+        try:
+            dt = np.dtype(dtype)
+        except TypeError:
+            raise TypeError(f"to: {dtype!r} is not a dtype") from None
+        if dt not in (np.dtype(np.float32), np.dtype(np.float64)):
+            raise TypeError(f"to: modules can only be converted to float32 or float64, not {dt}")
+        for m in self.modules():
+            for t in itertools.chain(m._parameters.values(), m._buffers.values()):
+                if t is not None and t.data.dtype.kind == "f" and t.data.dtype != dt:
+                    t.data = t.data.astype(dt)
+                    t._version += 1
+                    if t.grad is not None:
+                        t.grad = Tensor._wrap(t.grad.data.astype(dt))
+        return self
+
+    def float(self):
+        return self.to(np.float32)
+
+    def double(self):
+        return self.to(np.float64)
+
+    # ------------------------------------------------------------------ hooks
+    def register_forward_pre_hook(self, hook):
+        """``hook(module, args)`` runs before forward; returning a value replaces ``args``."""
+        h = RemovableHandle(self._forward_pre_hooks)
+        self._forward_pre_hooks[h.id] = hook
+        return h
+
+    def register_forward_hook(self, hook):
+        """``hook(module, args, output)`` runs after forward; a returned value replaces
+        the output."""
+        h = RemovableHandle(self._forward_hooks)
+        self._forward_hooks[h.id] = hook
+        return h
+
+    def register_full_backward_hook(self, hook):
+        """``hook(module, grad_input, grad_output)`` runs when the gradients with respect to
+        the module's tensor inputs are computed. ``grad_input`` / ``grad_output`` are tuples
+        (None where no gradient flows); a returned tuple replaces ``grad_input``."""
+        h = RemovableHandle(self._backward_hooks)
+        self._backward_hooks[h.id] = hook
+        return h
+
+    # ------------------------------------------------------------------ printing
+    def extra_repr(self):
+        """The text inside the parentheses of this module's repr line; layers override it."""
+        return ""
+
+    def __repr__(self):
+        extra = self.extra_repr()
+        lines = extra.split("\n") if extra else []
+        n_extra = len(lines)
+        for name, m in self._modules.items():
+            body = repr(m).replace("\n", "\n  ")  # indent the child's own lines
+            lines.append(f"({name}): {body}")
+        if not lines:
+            return f"{type(self).__name__}()"
+        if n_extra == 1 and len(lines) == 1:
+            return f"{type(self).__name__}({extra})"
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+
+
+from . import hooks as _hooks  # noqa: E402  (hooks.py needs Module's module loaded first)

@@ -1,0 +1,511 @@
+"""The training loop: ``fit`` (or a ``Trainer``), ``evaluate``, ``predict`` and ``History``.
+
+The course's step 6 written once, with the care it needs::
+
+    for epoch in 1..epochs:
+        model.train()
+        for x, y in train_loader:
+            optimizer.zero_grad()          # gradients accumulate: clear them first
+            loss = loss_fn(model(x), y)    # forward pass
+            loss.backward()                # backward pass
+            [clip the gradient norm]       # optional: tames exploding gradients
+            optimizer.step()               # parameter update
+        evaluate on val_loader under no_grad(), in eval mode (dropout off, BN running stats)
+        record the epoch in the History, step the LR scheduler, run the callbacks
+
+Usage::
+
+    from tinygrad_edu.train import fit, EarlyStopping
+    history = fit(model, nn.CrossEntropyLoss(), optim.Adam(model.parameters(), lr=1e-3),
+                  train_loader, val_loader, epochs=30,
+                  callbacks=[EarlyStopping(patience=5)], checkpoint="run/last.tg")
+    history["val_accuracy"]          # one value per epoch
+
+``checkpoint=path`` writes the whole training state after every epoch (model, optimizer,
+scheduler, callbacks, history, random generators); ``fit(..., resume_from=path)`` continues
+from it and gives the same result as a run that was never interrupted. A NaN or infinite loss
+stops training with ``NonFiniteLossError`` naming the epoch and batch; callbacks still get
+``on_train_end`` (EarlyStopping puts the best weights back) and checkpoint files written
+before are left untouched.
+"""
+
+import json
+import math
+import time
+
+import numpy as np
+
+from . import _rng
+from .autograd import no_grad
+from .callbacks import (Callback, EarlyStopping, LRSchedulerCallback, ModelCheckpoint,
+                        resolve_mode)
+from .progress import progress
+from .tensor import Tensor
+
+__all__ = ["fit", "Trainer", "History", "evaluate", "predict", "NonFiniteLossError",
+           "Callback", "EarlyStopping", "ModelCheckpoint", "LRSchedulerCallback",
+           "resolve_mode", "CHECKPOINT_FORMAT"]
+
+CHECKPOINT_FORMAT = "tinygrad_edu.train/1"
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The training loss became NaN or infinite. ``epoch``/``batch`` say where (from 1),
+    ``history`` holds the epochs that finished."""
+
+    def __init__(self, message, epoch, batch, loss, history):
+        super().__init__(message)
+        self.epoch, self.batch, self.loss, self.history = epoch, batch, loss, history
+
+
+class History:
+    """Per-epoch records: ``history["val_loss"]`` is a list with one float per epoch.
+
+    ``history.epoch`` lists the epoch numbers (from 1), ``history.times`` the seconds each
+    took (kept apart from the metrics: two runs with one seed have equal ``records`` but not
+    equal times). ``to_dict()`` / ``from_dict()`` / ``save_json(path)`` give plain data.
+    """
+
+    def __init__(self):
+        self.epoch, self.times, self.records = [], [], {}
+
+    def append(self, epoch, logs, seconds):
+        for key in logs:
+            if key not in self.records:  # a value that appears late: earlier epochs get NaN
+                self.records[key] = [math.nan] * len(self.epoch)
+        for key, values in self.records.items():
+            values.append(float(logs.get(key, math.nan)))
+        self.epoch.append(int(epoch))
+        self.times.append(float(seconds))
+
+    def __getitem__(self, key):
+        if key == "epoch":
+            return self.epoch
+        if key not in self.records:
+            raise KeyError(f"History: no {key!r}; recorded: {sorted(self.records)}")
+        return self.records[key]
+
+    def __contains__(self, key):
+        return key in self.records
+
+    def __len__(self):
+        return len(self.epoch)
+
+    def keys(self):
+        return list(self.records)
+
+    def best(self, key, mode="auto"):
+        """``(epoch, value)`` of the best epoch for ``key`` (min for losses, max for
+        accuracy-like names unless ``mode`` says)."""
+        values = np.asarray(self[key], dtype=np.float64)
+        if values.size == 0 or np.all(np.isnan(values)):
+            raise ValueError(f"History.best: no finite value of {key!r} yet")
+        pick = np.nanargmax if resolve_mode(key, mode, "History.best") == "max" else np.nanargmin
+        i = int(pick(values))
+        return self.epoch[i], float(values[i])
+
+    def to_dict(self):
+        return {"epoch": list(self.epoch), **{k: list(v) for k, v in self.records.items()},
+                "time": list(self.times)}
+
+    @classmethod
+    def from_dict(cls, data):
+        h = cls()
+        h.epoch = [int(e) for e in data.get("epoch", [])]
+        h.times = [float(t) for t in data.get("time", [0.0] * len(h.epoch))]
+        h.records = {k: [float(x) for x in v] for k, v in data.items()
+                     if k not in ("epoch", "time")}
+        return h
+
+    def save_json(self, path):
+        """Write ``to_dict()`` as JSON (NaN written as null so any JSON reader takes it)."""
+        data = {k: [None if isinstance(x, float) and not math.isfinite(x) else x for x in v]
+                for k, v in self.to_dict().items()}
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(data, f, indent=1)
+        return path
+
+    def __repr__(self):
+        last = {k: round(v[-1], 4) for k, v in self.records.items()} if self.epoch else {}
+        return f"History({len(self)} epochs, last={last})"
+
+
+# ---------------------------------------------------------------- batches and metrics
+
+
+def _split_batch(batch):
+    """(inputs tuple, target): the last field of a tuple batch is the target."""
+    if isinstance(batch, (tuple, list)) and len(batch) >= 2:
+        return tuple(batch[:-1]), batch[-1]
+    raise TypeError(f"fit: a batch must be a tuple (inputs..., target), got "
+                    f"{type(batch).__name__}; use a DataLoader over TensorDataset(X, y)")
+
+
+def _accuracy(out, target):
+    return float(np.mean(out.argmax(axis=1) == target))
+
+
+def _resolve_metrics(metrics):
+    """``{name: fn(output_array, target_array) -> float}``; "auto" resolves per batch."""
+    if metrics == "auto" or metrics is None:
+        return metrics
+    if isinstance(metrics, str) or callable(metrics):
+        metrics = [metrics]
+    if isinstance(metrics, dict):
+        items = list(metrics.items())
+    else:
+        items = [(m, m) if isinstance(m, str) else (getattr(m, "__name__", "metric"), m)
+                 for m in metrics]
+    out = {}
+    for name, fn in items:
+        if isinstance(fn, str):
+            if fn != "accuracy":
+                raise ValueError(f"fit: unknown metric {fn!r}; use 'accuracy' or a function "
+                                 "fn(output_array, target_array) -> float")
+            fn = _accuracy
+        if not callable(fn):
+            raise TypeError(f"fit: metric {name!r} is not callable")
+        out[name] = fn
+    return out
+
+
+def _auto_metrics(out, target):
+    """Accuracy for classification (scores (n, C), integer labels (n,)), else none."""
+    if out.ndim == 2 and target.ndim == 1 and target.dtype.kind in "iu":
+        return {"accuracy": _accuracy}
+    return {}
+
+
+class _Meter:
+    """Sample-weighted means of the loss and the metrics over an epoch."""
+
+    def __init__(self):
+        self.n, self.sums = 0, {}
+
+    def add(self, key, value, n):
+        self.sums[key] = self.sums.get(key, 0.0) + value * n
+
+    def result(self, prefix=""):
+        return {prefix + k: v / max(self.n, 1) for k, v in self.sums.items()}
+
+
+def _rng_state(gen):
+    return None if gen is None else json.dumps(gen.bit_generator.state)
+
+
+def _set_rng_state(gen, state):
+    if gen is not None and state is not None:
+        gen.bit_generator.state = json.loads(state)
+
+
+# ---------------------------------------------------------------- the trainer
+
+
+class Trainer:
+    """Holds what a training run needs and runs it; ``fit`` is ``Trainer(...).fit(...)``.
+
+    Args:
+        model, loss_fn, optimizer: ``loss_fn(model(x), y)`` must give a scalar Tensor.
+        scheduler: an ``optim.lr_scheduler`` object stepped after every epoch
+            (``ReduceLROnPlateau`` with ``scheduler_monitor``, by default "val_loss").
+        callbacks: ``Callback`` objects (EarlyStopping, ModelCheckpoint, your own).
+        metrics: "auto" (accuracy for classification), None, a list of names/functions or
+            a dict name -> ``fn(output_array, target_array) -> float``.
+        clip_grad_norm: rescale the gradients so their total L2 norm is at most this
+            (``nn.utils.clip_grad_norm_``); the largest pre-clip norm of each epoch is logged
+            as "grad_norm". ``clip_grad_value`` clips every entry to [-v, v].
+        checkpoint: path of a resumable checkpoint written after every epoch.
+        verbose: 0 silent, 1 progress bar and one line per epoch, 2 lines only.
+        log: function that prints a line (default ``print``).
+        on_nonfinite: "raise" (default) or "stop" (warn, end training, return the history).
+    """
+
+    def __init__(self, model, loss_fn, optimizer, scheduler=None, callbacks=(), metrics="auto",
+                 clip_grad_norm=None, clip_grad_value=None, checkpoint=None, verbose=1,
+                 log=print, progress_kind="auto", scheduler_monitor="val_loss",
+                 on_nonfinite="raise"):
+        for name, obj, need in (("loss_fn", loss_fn, "__call__"),
+                                ("optimizer", optimizer, "step")):
+            if not hasattr(obj, need):
+                raise TypeError(f"Trainer: {name} has no {need}(); got {type(obj).__name__}")
+        for name, v in (("clip_grad_norm", clip_grad_norm), ("clip_grad_value", clip_grad_value)):
+            if v is not None and not (isinstance(v, (int, float)) and v > 0 and math.isfinite(v)):
+                raise ValueError(f"Trainer: {name} must be a positive number, got {v!r}")
+        if on_nonfinite not in ("raise", "stop"):
+            raise ValueError(f"Trainer: on_nonfinite must be 'raise' or 'stop', got "
+                             f"{on_nonfinite!r}")
+        self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
+        self.scheduler = scheduler
+        self.callbacks = list(callbacks)
+        if scheduler is not None:  # stepped first, so other callbacks see the new lr
+            self.callbacks.insert(0, LRSchedulerCallback(scheduler, scheduler_monitor))
+        self.metrics = _resolve_metrics(metrics)
+        self.clip_grad_norm, self.clip_grad_value = clip_grad_norm, clip_grad_value
+        self.checkpoint, self.verbose, self.progress_kind = checkpoint, verbose, progress_kind
+        self.log = log if verbose else (lambda *a, **k: None)
+        self.on_nonfinite = on_nonfinite
+        self.history = History()
+        self.epochs_done = 0
+        self.stop_training = False
+        self.has_validation = False
+        self.train_loader = None
+
+    # ---------------------------------------------------------------- one epoch
+    def _lr(self):
+        return float(self.optimizer.param_groups[0]["lr"])
+
+    def _clip(self):
+        from .nn.utils import clip_grad_norm_, clip_grad_value_
+
+        params = list(self.model.parameters())
+        norm = None
+        if self.clip_grad_value is not None:
+            clip_grad_value_(params, self.clip_grad_value)
+        if self.clip_grad_norm is not None:
+            norm = float(clip_grad_norm_(params, self.clip_grad_norm))
+        return norm
+
+    def _metrics_for(self, out, target):
+        if self.metrics == "auto":
+            self.metrics = _auto_metrics(out, target)
+        return self.metrics or {}
+
+    def train_epoch(self, loader, epoch, total_epochs):
+        """One pass over ``loader`` with parameter updates; returns the epoch's train logs."""
+        self.model.train()
+        meter, max_norm = _Meter(), 0.0
+        kind = self.progress_kind if self.verbose == 1 else "off"
+        bar = progress(loader, total=len(loader), desc=f"epoch {epoch}/{total_epochs}",
+                       kind=kind, leave=False)
+        try:
+            for b, batch in enumerate(bar, 1):
+                inputs, target = _split_batch(batch)
+                self.optimizer.zero_grad()
+                out = self.model(*inputs)
+                loss = self.loss_fn(out, target)
+                value = float(loss.item())
+                if not math.isfinite(value):
+                    raise _NonFinite(epoch, b, len(loader), value)
+                loss.backward()
+                if self.clip_grad_norm is not None or self.clip_grad_value is not None:
+                    norm = self._clip()
+                    max_norm = max(max_norm, norm) if norm is not None else max_norm
+                self.optimizer.step()
+                n = len(target)
+                meter.n += n
+                meter.add("loss", value, n)
+                tdata = target.data if isinstance(target, Tensor) else np.asarray(target)
+                for name, fn in self._metrics_for(out.data, tdata).items():
+                    meter.add(name, fn(out.data, tdata), n)
+                if b % 5 == 0 or b == len(loader):
+                    bar.set_postfix(loss=meter.sums["loss"] / meter.n)
+                for cb in self.callbacks:
+                    cb.on_batch_end(self, b, {"loss": value})
+        finally:
+            bar.close()
+        logs = meter.result()
+        if self.clip_grad_norm is not None:
+            logs["grad_norm"] = max_norm
+        return logs
+
+    def evaluate(self, loader, prefix=""):
+        """Loss and metrics over ``loader`` without updates (eval mode, no graph)."""
+        return evaluate(self.model, loader, self.loss_fn, self.metrics, prefix=prefix,
+                        trainer=self)
+
+    # ---------------------------------------------------------------- the run
+    def fit(self, train_loader, val_loader=None, epochs=10, resume_from=None):
+        """Train for ``epochs`` epochs in total (a resumed run counts the epochs already
+        done) and return the History."""
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
+            raise ValueError(f"fit: epochs must be a positive int, got {epochs!r}")
+        if len(train_loader) == 0:
+            raise ValueError("fit: train_loader yields no batches (drop_last with fewer samples "
+                             "than batch_size?)")
+        self.train_loader, self.has_validation = train_loader, val_loader is not None
+        if resume_from is not None:
+            self.load_checkpoint(resume_from)
+            if self.epochs_done >= epochs:
+                self.log(f"the checkpoint already has {self.epochs_done} epochs (asked for "
+                         f"{epochs}); nothing to do")
+                return self.history
+        self.stop_training = False
+        for cb in self.callbacks:
+            cb.on_train_begin(self)
+        nonfinite = None
+        for epoch in range(self.epochs_done + 1, epochs + 1):
+            start = time.perf_counter()
+            for cb in self.callbacks:
+                cb.on_epoch_begin(self, epoch)
+            lr = self._lr()
+            try:
+                logs = self.train_epoch(train_loader, epoch, epochs)
+            except _NonFinite as nf:
+                nonfinite = nf
+                break
+            if val_loader is not None:
+                logs.update(self.evaluate(val_loader, prefix="val_"))
+            logs["lr"] = lr
+            seconds = time.perf_counter() - start
+            self.history.append(epoch, logs, seconds)
+            self.epochs_done = epoch
+            for cb in self.callbacks:
+                cb.on_epoch_end(self, epoch, logs)
+            self.log(_summary(epoch, epochs, logs, seconds))
+            if self.checkpoint is not None:
+                self.save_checkpoint(self.checkpoint)
+            if self.stop_training:
+                break
+        for cb in self.callbacks:
+            cb.on_train_end(self)
+        if nonfinite is not None:
+            self._nonfinite(nonfinite)
+        return self.history
+
+    def _nonfinite(self, nf):
+        kept = [f"best weights of epoch {cb.best_epoch} saved at {cb.path}"
+                for cb in self.callbacks if isinstance(cb, ModelCheckpoint) and cb.saved]
+        kept += [f"the model holds the best weights of epoch {cb.best_epoch}"
+                 for cb in self.callbacks
+                 if isinstance(cb, EarlyStopping) and cb.best_weights is not None]
+        if self.checkpoint is not None and self.epochs_done:
+            kept.append(f"resumable checkpoint of epoch {self.epochs_done} at {self.checkpoint}")
+        msg = (f"fit: the training loss became {nf.value} at epoch {nf.epoch}, batch {nf.batch} "
+               f"of {nf.of}; training stopped. "
+               + (("Kept: " + "; ".join(kept) + ". ") if kept else "")
+               + f"Hint: lower the learning rate (it is {self._lr():g}), clip the gradients "
+               "(clip_grad_norm=1.0), or check the data for NaN/inf.")
+        if self.on_nonfinite == "raise":
+            raise NonFiniteLossError(msg, nf.epoch, nf.batch, nf.value, self.history)
+        import warnings
+
+        warnings.warn(msg, RuntimeWarning, stacklevel=3)
+
+    # ---------------------------------------------------------------- checkpoints
+    def state_dict(self):
+        """Everything a resumed run needs, as plain data (arrays, numbers, strings)."""
+        loader_gen = getattr(self.train_loader, "generator", None)
+        return {
+            "format": CHECKPOINT_FORMAT,
+            "epoch": self.epochs_done,
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "callbacks": [cb.state_dict() for cb in self.callbacks],
+            "history": json.dumps(self.history.to_dict()),
+            "rng": {"package": _rng_state(_rng.get_generator()),
+                    "loader": _rng_state(loader_gen)},
+        }
+
+    def load_state_dict(self, state):
+        if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+            raise ValueError(f"Trainer: not a training checkpoint (expected format "
+                             f"{CHECKPOINT_FORMAT!r}); a file saved by ModelCheckpoint holds "
+                             "weights only: load it with model.load_state_dict(load(path))")
+        if len(state["callbacks"]) != len(self.callbacks):
+            raise ValueError(f"Trainer: the checkpoint has {len(state['callbacks'])} callback "
+                             f"states but this trainer has {len(self.callbacks)} callbacks "
+                             "(scheduler included); build it with the same ones to resume")
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        for cb, cb_state in zip(self.callbacks, state["callbacks"]):
+            cb.load_state_dict(cb_state)
+        self.history = History.from_dict(json.loads(state["history"]))
+        self.epochs_done = int(state["epoch"])
+        _set_rng_state(_rng.get_generator(), state["rng"]["package"])
+        _set_rng_state(getattr(self.train_loader, "generator", None), state["rng"]["loader"])
+
+    def save_checkpoint(self, path):
+        from .serialization import save
+
+        save(self.state_dict(), path)
+        return path
+
+    def load_checkpoint(self, path):
+        from .serialization import load
+
+        self.load_state_dict(load(path))
+        return self
+
+
+class _NonFinite(Exception):
+    def __init__(self, epoch, batch, of, value):
+        super().__init__(epoch, batch)
+        self.epoch, self.batch, self.of, self.value = epoch, batch, of, value
+
+
+def _summary(epoch, epochs, logs, seconds):
+    parts = [f"epoch {epoch:>{len(str(epochs))}}/{epochs}"]
+    for k, v in logs.items():
+        parts.append(f"{k} {v:.3g}" if k == "lr" else f"{k} {v:.4f}")
+    parts.append(f"{seconds:.2f}s")
+    return "  ".join(parts)
+
+
+def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10, resume_from=None,
+        **options):
+    """Train ``model`` and return its History; ``options`` are Trainer's (scheduler,
+    callbacks, metrics, clip_grad_norm, checkpoint, verbose, ...)."""
+    trainer = Trainer(model, loss_fn, optimizer, **options)
+    return trainer.fit(train_loader, val_loader, epochs, resume_from)
+
+
+# ---------------------------------------------------------------- evaluate, predict
+
+
+def evaluate(model, loader, loss_fn=None, metrics="auto", prefix="", trainer=None):
+    """``{"loss": ..., "accuracy": ...}`` over ``loader`` (sample-weighted means), computed in
+    eval mode under ``no_grad``; the model's train/eval mode is restored afterwards."""
+    if trainer is None:
+        metrics = _resolve_metrics(metrics)
+    was_training = getattr(model, "training", False)
+    model.eval()
+    meter = _Meter()
+    try:
+        with no_grad():
+            for batch in loader:
+                inputs, target = _split_batch(batch)
+                out = model(*inputs)
+                n = len(target)
+                meter.n += n
+                if loss_fn is not None:
+                    meter.add("loss", float(loss_fn(out, target).item()), n)
+                tdata = target.data if isinstance(target, Tensor) else np.asarray(target)
+                if metrics == "auto":
+                    metrics = (trainer._metrics_for(out.data, tdata) if trainer is not None
+                               else _auto_metrics(out.data, tdata))
+                for name, fn in (metrics or {}).items():
+                    meter.add(name, fn(out.data, tdata), n)
+    finally:
+        model.train(was_training)
+    if meter.n == 0:
+        raise ValueError("evaluate: the loader yielded no samples")
+    return meter.result(prefix)
+
+
+def predict(model, data, batch_size=256):
+    """Model outputs for ``data`` as one numpy array (eval mode, no graph).
+
+    ``data``: a numpy array or Tensor of inputs (cut into batches of ``batch_size``), or a
+    DataLoader (the first field of each batch is the input). Take ``.argmax(axis=1)`` of a
+    classifier's output for class labels.
+    """
+    was_training = getattr(model, "training", False)
+    model.eval()
+    outs = []
+    try:
+        with no_grad():
+            if isinstance(data, (np.ndarray, Tensor)):
+                arr = data.data if isinstance(data, Tensor) else data
+                if arr.dtype.kind in "iu":
+                    arr = arr.astype(np.float32)
+                for s in range(0, arr.shape[0], batch_size):
+                    outs.append(model(Tensor(arr[s:s + batch_size])).data)
+            else:
+                for batch in data:
+                    x = batch[0] if isinstance(batch, (tuple, list)) else batch
+                    outs.append(model(x).data)
+    finally:
+        model.train(was_training)
+    if not outs:
+        raise ValueError("predict: no inputs")
+    return np.concatenate(outs)
