@@ -18,7 +18,9 @@ const char *tg_strerror(int code) {
 
 /* 0 means "not set": use the OpenMP default (OMP_NUM_THREADS, else the core count).
    NOTE: a plain int; concurrent set/get from several Python threads may see either value. */
+#ifdef _OPENMP
 static int g_threads = 0;
+#endif
 
 int tg_threads_(void) {
 #ifdef _OPENMP

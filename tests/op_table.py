@@ -15,6 +15,8 @@ from tinygrad_edu.testing import broadcastable_shapes, shapes
 
 import tinygrad_edu as tg
 from tinygrad_edu.ops import activation as act  # issue 3 rows (nn.functional's activations)
+from tinygrad_edu.ops import conv as cv  # issue 3 rows (conv/softmax)
+from tinygrad_edu.ops import softmax as sm  # issue 3 rows (conv/softmax)
 
 
 @dataclass
@@ -184,5 +186,62 @@ CASES = [
         (x.sin() * x.erf() + x.rsqrt() + x.log1p()).sum(), x, create_graph=True)[0]),
         _one(), low=0.3, high=2.0),
     # -- end of ops B rows
+    # -- conv/softmax (helper "conv/softmax"). Max pooling uses distinct values (no ties in a
+    # window: the argmax never flips under finite differences); cross-entropy targets are
+    # fixed class indices (one ignored) with class weights and label smoothing.
+    OpCase("softmax_last", lambda x: sm.softmax(x, -1), _one(min_dims=1), low=-5, high=5),
+    OpCase("softmax_axis0", lambda x: sm.softmax(x, 0), _one(min_dims=1), low=-5, high=5),
+    OpCase("log_softmax_axis1", lambda x: sm.log_softmax(x, 1), _one(min_dims=2), low=-5, high=5),
+    OpCase("softmax_grad", tg.enable_grad()(lambda x: tg.autograd.grad(
+        (sm.softmax(x, -1) ** 2).sum(), x, create_graph=True)[0]), _one(min_dims=1)),
+    OpCase("log_softmax_grad", tg.enable_grad()(lambda x: tg.autograd.grad(
+        (sm.log_softmax(x, 0) ** 2).sum(), x, create_graph=True)[0]), _one(min_dims=1)),
+    OpCase("cross_entropy_idx", lambda x: sm.cross_entropy(
+        x, [2, 0, -100, 1], weight=[1.0, 2.0, 0.5], label_smoothing=0.1), [(4, 3)]),
+    OpCase("cross_entropy_none_kdim", lambda x: sm.cross_entropy(
+        x, [[0, 2], [1, 1]], reduction="none"), [(2, 3, 2)]),
+    OpCase("cross_entropy_probs", lambda x, y: sm.cross_entropy(
+        x, sm.softmax(y, 1), label_smoothing=0.2, reduction="sum"), [(3, 4), (3, 4)]),
+    OpCase("cross_entropy_grad", tg.enable_grad()(lambda x: tg.autograd.grad(
+        sm.cross_entropy(x, [1, 0, 2], reduction="none").square().sum(), x,
+        create_graph=True)[0]), [(3, 3)]),
+    OpCase("nll_loss", lambda x: sm.nll_loss(x, [1, 0, 2], weight=[0.5, 1.0, 2.0]), [(3, 3)]),
+    OpCase("conv2d_bias_stride_dil", lambda x, w, b: cv.conv2d(
+        x, w, b, stride=(2, 1), padding=1, dilation=(1, 2)), [(1, 2, 4, 5), (2, 2, 2, 2), (2,)]),
+    OpCase("conv2d_groups", lambda x, w: cv.conv2d(x, w, padding=1, groups=2),
+           [(1, 4, 3, 3), (2, 2, 2, 2)]),
+    OpCase("conv2d_grad_x", tg.enable_grad()(lambda x, w: tg.autograd.grad(
+        cv.conv2d(x, w, padding=1).square().sum(), x, create_graph=True)[0]),
+        [(1, 1, 3, 3), (2, 1, 2, 2)]),
+    OpCase("conv2d_grad_w", tg.enable_grad()(lambda x, w: tg.autograd.grad(
+        cv.conv2d(x, w, stride=2).square().sum(), w, create_graph=True)[0]),
+        [(1, 2, 3, 3), (2, 2, 2, 2)]),
+    OpCase("conv1d", lambda x, w: cv.conv1d(x, w, stride=2, padding=1), [(2, 2, 5), (3, 2, 2)]),
+    OpCase("max_pool2d", lambda x: cv.max_pool2d(x, 2, stride=1, padding=1), [(1, 2, 3, 4)],
+           distinct=True),
+    OpCase("avg_pool2d_no_pad_count", lambda x: cv.avg_pool2d(
+        x, 3, stride=2, padding=1, count_include_pad=False), [(1, 2, 5, 4)]),
+    OpCase("adaptive_avg_pool2d", lambda x: cv.adaptive_avg_pool2d(x, (3, 2)), [(1, 2, 5, 3)]),
+    OpCase("global_avg_pool2d", lambda x: cv.global_avg_pool2d(x), [(2, 3, 2, 3)]),
+    # -- end of conv/softmax rows
     # ---------------------------------------------------------------- nn (issue 4)
+    # Losses take (input, target) of one shape; both get gradients. Huber/smooth-L1 switch
+    # branch at |x - y| = delta, where only the second derivative jumps (fine for central
+    # differences); L1 is left out (its kink at x = y is tested with a margin elsewhere).
+    OpCase("nn_linear", lambda x, w, b: tg.nn.functional.linear(x, w, b), [(3, 4), (5, 4), (5,)]),
+    OpCase("nn_linear_3d_nobias", lambda x, w: tg.nn.functional.linear(x, w), [(2, 3, 4), (5, 4)]),
+    OpCase("nn_layer_norm", lambda x, w, b: tg.nn.functional.layer_norm(x, 4, w, b),
+           [(3, 4), (4,), (4,)]),
+    OpCase("nn_batch_norm_train", lambda x, w, b: tg.nn.functional.batch_norm(
+        x, None, None, w, b, training=True), [(4, 3, 2), (3,), (3,)]),
+    OpCase("nn_mse_loss", lambda x, y: tg.nn.functional.mse_loss(x, y),
+           shapes(max_dims=3, max_side=4).map(lambda s: [s, s])),
+    OpCase("nn_huber_loss", lambda x, y: tg.nn.functional.huber_loss(x, y, reduction="none"),
+           shapes(max_dims=3, max_side=4).map(lambda s: [s, s])),
+    OpCase("nn_smooth_l1_loss", lambda x, y: tg.nn.functional.smooth_l1_loss(x, y, beta=0.5),
+           shapes(max_dims=3, max_side=4).map(lambda s: [s, s])),
+    OpCase("nn_bce", lambda p, y: tg.nn.functional.binary_cross_entropy(p, y, reduction="sum"),
+           shapes(max_dims=2, max_side=4).map(lambda s: [s, s]), low=0.05, high=0.95),
+    OpCase("nn_bce_with_logits", lambda x, y: tg.nn.functional.binary_cross_entropy_with_logits(
+        x, y, reduction="none"), shapes(max_dims=2, max_side=4).map(lambda s: [s, s])),
 ]

@@ -7,6 +7,10 @@ accumulate on and off, and operands that are submatrices of larger arrays (leadi
 larger than the row).  C is filled with NaN when not accumulating: the kernel must overwrite
 it without reading it.
 """
+import shutil
+import subprocess
+from pathlib import Path
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -187,3 +191,52 @@ def test_invalid_arguments():
     assert np.all(c == 1.0)  # nothing written on error
     assert lib.tg_gemm_set_path(99) == lib.TG_GEMM_EINVAL
     assert lib.tg_gemm_blocking(2, ffi.new("int64_t[7]")) == lib.TG_GEMM_EINVAL
+
+
+NESTED_C = r"""
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <omp.h>
+#include "tg_gemm.h"
+/* Two threads of the caller's parallel region each multiply their own matrices, with
+   different sizes, so any barrier the GEMM ran in the caller's team would deadlock. */
+int main(void) {
+    int bad = 0;
+#pragma omp parallel num_threads(2) reduction(+ : bad)
+    {
+        int64_t t = omp_get_thread_num();
+        int64_t n = t ? 300 : 700, k = t ? 900 : 390;
+        double *a = malloc(n * k * 8), *b = malloc(k * n * 8), *c = malloc(n * n * 8);
+        for (int64_t i = 0; i < n * k; i++) a[i] = 1.0, b[i] = 2.0;
+        bad += tg_gemm_f64(0, 0, n, n, k, a, k, b, n, c, n, 0) != 0;
+        for (int64_t i = 0; i < n * n; i++) bad += c[i] != 2.0 * k;
+        free(a), free(b), free(c);
+    }
+    printf("%d\n", bad);
+    return bad != 0;
+}
+"""
+
+
+def test_inside_callers_openmp_region(tmp_path):
+    # Called from inside an OpenMP parallel region the GEMM must run alone on the calling
+    # thread: a barrier of its own would bind to the caller's team and deadlock.
+    cc = shutil.which("gcc") or shutil.which("cc")
+    if cc is None:
+        pytest.skip("no C compiler")
+    csrc = Path(__file__).resolve().parent.parent / "csrc"
+    probe = tmp_path / "probe.c"
+    probe.write_text("#include <omp.h>\nint main(void) { return omp_get_max_threads() < 1; }\n")
+    if subprocess.run([cc, "-fopenmp", str(probe), "-o", str(tmp_path / "probe")],
+                      capture_output=True).returncode != 0:
+        pytest.skip("the C compiler has no OpenMP")
+    src = tmp_path / "nested.c"
+    src.write_text(NESTED_C)
+    exe = tmp_path / "nested"
+    build = subprocess.run([cc, "-std=c11", "-O1", "-fopenmp", f"-I{csrc}", str(src),
+                            str(csrc / "gemm.c"), str(csrc / "gemm_kernels.c"),
+                            str(csrc / "runtime.c"), "-o", str(exe)], capture_output=True)
+    assert build.returncode == 0, build.stderr.decode()
+    run = subprocess.run([str(exe)], capture_output=True, timeout=120)
+    assert run.returncode == 0 and run.stdout.strip() == b"0", run.stdout

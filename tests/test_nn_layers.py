@@ -245,7 +245,8 @@ ACTS = [
     (nn.Sigmoid(), lambda x: 1 / (1 + np.exp(-x))),
     (nn.Tanh(), np.tanh),
     (nn.GELU(), None),
-    (nn.GELU("tanh"), lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))),
+    (nn.GELU("tanh"),
+     lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))),
     (nn.SiLU(), lambda x: x / (1 + np.exp(-x))),
     (nn.Softplus(beta=2.0), lambda x: np.log1p(np.exp(2 * x)) / 2),
 ]
@@ -273,6 +274,15 @@ def test_small_modules():
         nn.Softplus(beta=0)
 
 
+def test_functional_namespace():
+    assert all(callable(getattr(F, name)) for name in F.__all__)
+    assert F.one_hot(tg.tensor([2, 0])).tolist() == [[0, 0, 1], [1, 0, 0]]
+    assert F.one_hot(tg.tensor([1]), num_classes=4).tolist() == [[0, 1, 0, 0]]
+    x = tg.tensor([[-1.0, 2.0]])
+    assert F.relu(x).tolist() == [[0.0, 2.0]] and F.tanh(x).shape == (1, 2)
+    assert F.sigmoid(x).shape == (1, 2) and F.softmax(x, dim=1).sum().item() == pytest.approx(1)
+
+
 # ---------------------------------------------------------------------------- learning
 
 
@@ -297,3 +307,142 @@ def test_mlp_learns_a_circle_with_hand_written_sgd():
     assert first > 0.6 and loss.item() < 0.15, (first, loss.item())
     accuracy = ((model(xt).data > 0) == (y > 0.5)).mean()
     assert accuracy > 0.9
+
+
+# ---------------------------------------------------------------------------- conv, pooling
+
+
+def _np_conv2d(x, w, b, stride, padding, dilation, groups):
+    """Direct loops: out[n, o, i, j] = b[o] + sum_{c, p, q} x_pad[n, c, ...] * w[o, c, p, q]."""
+    (ph, pw), (sh, sw), (dh, dw) = padding, stride, dilation
+    x = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    n, _, h, wd = x.shape
+    o, cg, kh, kw = w.shape
+    ho, wo = (h - dh * (kh - 1) - 1) // sh + 1, (wd - dw * (kw - 1) - 1) // sw + 1
+    out = np.zeros((n, o, ho, wo))
+    per = o // groups
+    for oc in range(o):
+        g = oc // per
+        for i in range(ho):
+            for j in range(wo):
+                patch = x[:, g * cg:(g + 1) * cg, i * sh:i * sh + dh * (kh - 1) + 1:dh,
+                          j * sw:j * sw + dw * (kw - 1) + 1:dw]
+                out[:, oc, i, j] = (patch * w[oc]).sum(axis=(1, 2, 3))
+    return out + (0 if b is None else b.reshape(1, -1, 1, 1))
+
+
+@pytest.mark.parametrize("kw", [{}, {"stride": 2, "padding": 1}, {"dilation": 2, "groups": 2},
+                                {"padding": (1, 0), "bias": False}])
+def test_conv2d_layer_values_and_gradients(kw):
+    tg.manual_seed(0)
+    conv = nn.Conv2d(2, 4, (3, 2), **kw).double()
+    x = np.random.default_rng(0).normal(size=(2, 2, 5, 6))
+    b = None if conv.bias is None else conv.bias.data
+    ref = _np_conv2d(x, conv.weight.data, b, conv.stride, conv.padding, conv.dilation,
+                     conv.groups)
+    np.testing.assert_allclose(conv(_t(x)).data, ref, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(conv(_t(x[0])).data, ref[0], rtol=1e-10, atol=1e-12)  # unbatched
+    params = [p for p in (conv.weight, conv.bias) if p is not None]
+    assert tg.gradcheck(lambda x, *ps: conv(x), [_t(x[:1, :, :5, :4], True)] + params)
+
+
+def test_conv2d_same_padding_with_an_even_kernel_pads_more_at_the_end():
+    conv = nn.Conv2d(1, 1, 2, padding="same", bias=False).double()
+    x = np.random.default_rng(1).normal(size=(1, 1, 4, 5))
+    out = conv(_t(x))
+    assert out.shape == (1, 1, 4, 5)
+    xp = np.pad(x, ((0, 0), (0, 0), (0, 1), (0, 1)))  # total padding 1: all of it at the end
+    ref = _np_conv2d(xp, conv.weight.data, None, (1, 1), (0, 0), (1, 1), 1)
+    np.testing.assert_allclose(out.data, ref, rtol=1e-10)
+    assert tg.gradcheck(lambda x, w: conv(x), [_t(x, True), conv.weight])
+
+
+def test_conv2d_bad_input():
+    conv = nn.Conv2d(3, 8, 3)
+    with pytest.raises(ValueError, match=r"Conv2d\(3, 8, kernel_size=\(3, 3\), stride=\(1, 1\)\)"
+                                         r": expected input with 3 channels .* got shape "
+                                         r"\(2, 4, 9, 9\)"):
+        conv(tg.zeros(2, 4, 9, 9))
+    with pytest.raises(ValueError, match=r"expected a 4-D input .* got shape \(9, 9\)"):
+        conv(tg.zeros(9, 9))
+    with pytest.raises(ValueError, match="divisible by groups"):
+        nn.Conv2d(3, 8, 3, groups=2)
+    with pytest.raises(ValueError, match="strided"):
+        nn.Conv2d(3, 8, 3, stride=2, padding="same")
+
+
+def test_pooling_layers_values_and_gradients():
+    # distinct values: no ties inside a max window (the max gradient would be ambiguous)
+    x = np.random.default_rng(2).permutation(96).reshape(2, 3, 4, 4) / 10.0
+    blocks = x.reshape(2, 3, 2, 2, 2, 2)
+    np.testing.assert_allclose(nn.MaxPool2d(2)(_t(x)).data, blocks.max(axis=(3, 5)))
+    np.testing.assert_allclose(nn.AvgPool2d(2)(_t(x)).data, blocks.mean(axis=(3, 5)))
+    np.testing.assert_allclose(nn.AdaptiveAvgPool2d(1)(_t(x)).data,
+                               x.mean(axis=(2, 3), keepdims=True))
+    np.testing.assert_allclose(nn.AdaptiveAvgPool2d((2, 2))(_t(x)).data, blocks.mean(axis=(3, 5)))
+    assert nn.MaxPool2d(3, stride=1, padding=1)(_t(x)).shape == (2, 3, 4, 4)
+    assert nn.AvgPool2d(2)(_t(x[0])).shape == (3, 2, 2)  # unbatched
+    for layer in (nn.MaxPool2d(2), nn.MaxPool2d(3, stride=2, padding=1), nn.AvgPool2d(2, 1),
+                  nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False),
+                  nn.AdaptiveAvgPool2d((3, 2))):
+        assert tg.gradcheck(layer, [_t(x[:1, :2], True)])
+    with pytest.raises(NotImplementedError, match="ceil_mode"):
+        nn.MaxPool2d(2, ceil_mode=True)
+
+
+# ---------------------------------------------------------------------------- softmax family
+
+
+def test_softmax_modules():
+    x = np.random.default_rng(3).normal(size=(2, 3, 4))
+    e = np.exp(x - x.max(axis=1, keepdims=True))
+    ref = e / e.sum(axis=1, keepdims=True)
+    np.testing.assert_allclose(nn.Softmax(dim=1)(_t(x)).data, ref, rtol=1e-12)
+    np.testing.assert_allclose(nn.LogSoftmax(dim=1)(_t(x)).data, np.log(ref), rtol=1e-12)
+    # no dim: PyTorch's legacy rule picks 0 for 0-, 1- and 3-d inputs and 1 otherwise
+    np.testing.assert_allclose(nn.Softmax()(_t(x)).data, nn.Softmax(0)(_t(x)).data)
+    np.testing.assert_allclose(nn.Softmax()(_t(x[0])).data, nn.Softmax(1)(_t(x[0])).data)
+    assert tg.gradcheck(nn.LogSoftmax(-1), [_t(x, True)])
+    assert repr(nn.Softmax(dim=1)) == "Softmax(dim=1)"
+
+
+# ---------------------------------------------------------------------------- a CNN learns
+
+
+def test_cnn_learns_bars_with_hand_written_sgd():
+    # 8x8 images holding a vertical (class 0) or a horizontal (class 1) bar, plus noise
+    tg.manual_seed(0)
+    rng = np.random.default_rng(0)
+    n = 64
+    labels = rng.integers(0, 2, n)
+    imgs = rng.normal(0, 0.3, size=(n, 1, 8, 8)).astype(np.float32)
+    pos = rng.integers(1, 7, n)
+    for i in range(n):
+        if labels[i] == 0:
+            imgs[i, 0, :, pos[i]] += 1.0
+        else:
+            imgs[i, 0, pos[i], :] += 1.0
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+                          nn.Conv2d(4, 4, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                          nn.Flatten(), nn.Linear(4, 2))
+    loss_fn = nn.CrossEntropyLoss()
+    x, y = tg.tensor(imgs), tg.tensor(labels)
+    losses = []
+    for _ in range(150):
+        loss = loss_fn(model(x), y)
+        losses.append(loss.item())
+        model.zero_grad()
+        loss.backward()
+        with tg.no_grad():
+            for p in model.parameters():
+                p.data -= 0.3 * p.grad.data
+    assert losses[0] > 0.6 and losses[-1] < 0.15, (losses[0], losses[-1])
+    model.eval()
+    assert (model(x).data.argmax(1) == labels).mean() > 0.95
+
+
+def test_functional_batch_norm_checks_per_channel_shapes():
+    with pytest.raises(ValueError, match=r"running_mean has shape \(4,\).*expected \(3,\)"):
+        F.batch_norm(tg.zeros(2, 3), tg.zeros(4), tg.ones(4), training=True)
+    with pytest.raises(ValueError, match="needed when training=False"):
+        F.batch_norm(tg.zeros(2, 3), None, None)

@@ -222,3 +222,55 @@ def test_bad_arguments():
                                            pos_weight=tg.ones(2))
     with pytest.raises(ValueError, match="weight of shape"):
         F.binary_cross_entropy(tg.zeros(2, 3), tg.zeros(2, 3), weight=tg.ones(2))
+
+
+# ---------------------------------------------------------------------------- CE / NLL modules
+
+
+def _np_log_softmax(x, axis=1):
+    m = x.max(axis=axis, keepdims=True)
+    return x - m - np.log(np.exp(x - m).sum(axis=axis, keepdims=True))
+
+
+def test_cross_entropy_and_nll_modules_against_numpy():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(5, 4)) * 2
+    t = np.array([0, 3, 3, 1, 2])
+    lp = _np_log_softmax(x)
+    picked = -lp[np.arange(5), t]
+    assert nn.CrossEntropyLoss()(_t(x), tg.tensor(t)).item() == pytest.approx(picked.mean())
+    assert nn.NLLLoss(reduction="sum")(_t(lp), tg.tensor(t)).item() == pytest.approx(picked.sum())
+    # class weights: the mean divides by the total weight of the targets (PyTorch's rule)
+    w = np.array([1.0, 2.0, 0.5, 3.0])
+    crit = nn.CrossEntropyLoss(weight=tg.tensor(w))
+    assert crit(_t(x), tg.tensor(t)).item() == pytest.approx((w[t] * picked).sum() / w[t].sum())
+    assert "weight" in crit.state_dict()
+    # ignore_index: those rows count for nothing
+    t2 = np.array([0, -100, 3, -100, 2])
+    keep = t2 != -100
+    assert nn.CrossEntropyLoss()(_t(x), tg.tensor(t2)).item() == pytest.approx(
+        -lp[np.arange(5)[keep], t2[keep]].mean())
+    # label smoothing: the target is (1 - eps) one_hot + eps / C
+    eps = 0.1
+    y = np.eye(4)[t] * (1 - eps) + eps / 4
+    assert nn.CrossEntropyLoss(label_smoothing=eps)(_t(x), tg.tensor(t)).item() == \
+        pytest.approx(-(y * lp).sum(1).mean())
+    # probabilities as the target
+    probs = np.exp(_np_log_softmax(rng.normal(size=(5, 4))))
+    assert F.cross_entropy(_t(x), _t(probs)).item() == pytest.approx(-(probs * lp).sum(1).mean())
+    xt = _t(x, True)
+    assert tg.gradcheck(lambda a: nn.CrossEntropyLoss(weight=tg.tensor(w), label_smoothing=0.2)(
+        a, tg.tensor(t)), [xt])
+    assert tg.gradcheck(lambda a: nn.NLLLoss()(a, tg.tensor(t)), [_t(lp, True)])
+
+
+def test_cross_entropy_bad_labels():
+    x = tg.zeros(3, 4)
+    with pytest.raises((ValueError, IndexError), match="4"):
+        nn.CrossEntropyLoss()(x, tg.tensor([0, 4, 1]))  # class 4 of 4 is out of range
+    with pytest.raises(TypeError):
+        nn.CrossEntropyLoss()(x, tg.tensor([0.0, 1.0, 2.0]))  # float labels of the wrong shape
+    with pytest.raises(ValueError, match="reduction must be"):
+        F.cross_entropy(x, tg.tensor([0, 1, 2]), reduction="avg")
+    with pytest.raises(ValueError, match="label_smoothing"):
+        nn.CrossEntropyLoss(label_smoothing=1.5)

@@ -86,7 +86,7 @@ def test_reassignment_and_deletion():
     del m.extra
     assert "extra" not in dict(m.named_parameters())
     with pytest.raises(AttributeError, match="no attribute 'missing'"):
-        m.missing
+        _ = m.missing
 
 
 def test_forgetting_super_init_is_explained():
@@ -384,3 +384,33 @@ def test_backward_hook_with_two_inputs_and_an_input_without_grad():
     with tg.no_grad():
         lin(tg.ones(5, 2))
     assert len(fired) == 1
+
+
+def test_attribute_reads_stay_consistent_with_the_registries():
+    # registered objects are mirrored as plain attributes (fast reads); every way of changing
+    # the registry must keep the two in step
+    seq = nn.Sequential(nn.Linear(1, 1), nn.ReLU(), nn.Tanh())
+    tanh = seq[2]
+    del seq[1]
+    assert getattr(seq, "1") is tanh and not hasattr(seq, "2")
+    seq.insert(0, nn.Sigmoid())
+    assert getattr(seq, "2") is tanh and isinstance(getattr(seq, "0"), nn.Sigmoid)
+    md = nn.ModuleDict({"a": nn.ReLU()})
+    md.pop("a")
+    assert not hasattr(md, "a") and len(md) == 0
+    m = nn.Linear(2, 2)
+    new_w = nn.Parameter(tg.zeros(2, 2))
+    m.weight = new_w
+    assert m.weight is new_w and m._parameters["weight"] is new_w
+    del m.weight
+    assert not hasattr(m, "weight") and "weight" not in m._parameters
+
+
+def test_state_dict_survives_save_and_load(tmp_path):
+    tg.manual_seed(2)
+    a, b = Net(), Net()
+    a(tg.randn(8, 4))
+    tg.save(a.state_dict(), tmp_path / "net.npz")
+    b.load_state_dict(tg.load(tmp_path / "net.npz"))
+    for k, v in a.state_dict().items():
+        np.testing.assert_array_equal(b.state_dict()[k], v)

@@ -44,7 +44,7 @@ def _assert_same(outs, dtype):
         np.testing.assert_allclose(a, b, **TOL[dtype])
 
 
-@settings(max_examples=30, deadline=None)
+@settings(deadline=None)
 @given(n=SIZES, seed=st.integers(0, 2**16), dtype=st.sampled_from(DTYPES),
        momentum=st.sampled_from([0.0, 0.9]), dampening=st.sampled_from([0.0, 0.3]),
        nesterov=st.booleans(), wd=st.sampled_from([0.0, 0.01]), maximize=st.booleans(),
@@ -60,7 +60,7 @@ def test_sgd_kernel_matches_reference(n, seed, dtype, momentum, dampening, neste
         assert not np.array_equal(outs[0][0], p)  # the parameter did move
 
 
-@settings(max_examples=30, deadline=None)
+@settings(deadline=None)
 @given(n=SIZES, seed=st.integers(0, 2**16), dtype=st.sampled_from(DTYPES),
        step=st.integers(1, 50), lr_decay=st.sampled_from([0.0, 0.1]),
        wd=st.sampled_from([0.0, 0.01]), maximize=st.booleans())
@@ -70,7 +70,7 @@ def test_adagrad_kernel_matches_reference(n, seed, dtype, step, lr_decay, wd, ma
     _assert_same(outs, dtype)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(deadline=None)
 @given(n=SIZES, seed=st.integers(0, 2**16), dtype=st.sampled_from(DTYPES),
        alpha=st.sampled_from([0.9, 0.99]), wd=st.sampled_from([0.0, 0.01]),
        momentum=st.sampled_from([0.0, 0.5]), centered=st.booleans(), maximize=st.booleans())
@@ -86,7 +86,7 @@ def test_rmsprop_kernel_matches_reference(n, seed, dtype, alpha, wd, momentum, c
     _assert_same(outs, dtype)
 
 
-@settings(max_examples=30, deadline=None)
+@settings(deadline=None)
 @given(n=SIZES, seed=st.integers(0, 2**16), dtype=st.sampled_from(DTYPES),
        step=st.integers(1, 20), wd=st.sampled_from([0.0, 0.01]), amsgrad=st.booleans(),
        maximize=st.booleans(), decoupled=st.booleans())

@@ -20,7 +20,17 @@ from tinygrad_edu.testing import arrays, distinct_arrays
 
 from op_table import CASES
 
+# Rows whose double backward is known to be wrong at some sampled points, reported to their
+# owners (issue 7 report). They are checked at a generic point (must pass) and at the bad point
+# (xfail, strict: once the op is fixed the XPASS fails, so remove the entry then).
+KNOWN_ISSUES = {
+    "nn_huber_loss": "written via |d|: 0.5 q^2 with q = min(|d|, delta) has second derivative "
+                     "sign(d)^2 = 0 at d = x - y = 0 instead of 1",
+    "nn_smooth_l1_loss": "same formula as huber_loss: second derivative 0 instead of 1/beta "
+                         "at x == y",
+}
 IDS = [c.name for c in CASES]
+BY_NAME = {c.name: c for c in CASES}
 
 
 def _inputs(data, case):
@@ -45,6 +55,8 @@ def _inputs(data, case):
 def test_second_derivatives_match_finite_differences(case, data):
     if not case.grad or not getattr(case, "gradgrad", True):
         pytest.skip(f"{case.name}: no (second) derivative by declaration")
+    if case.name in KNOWN_ISSUES:
+        pytest.skip(f"{case.name}: known issue, see test_known_issue_*")
     arrs = _inputs(data, case)
     ts = [tg.Tensor(a, requires_grad=i not in case.nondiff) for i, a in enumerate(arrs)]
     seed = data.draw(st.integers(0, 2**16))
@@ -90,3 +102,21 @@ def test_gradgradcheck_rejects_float32():
     x = tg.Tensor(np.ones(2, dtype=np.float32), requires_grad=True)
     with pytest.raises(ValueError, match="float64"):
         gradgradcheck(lambda a: a * a, [x])
+
+
+_KNOWN_PRESENT = [n for n in KNOWN_ISSUES if n in BY_NAME]
+
+
+@pytest.mark.parametrize("name", _KNOWN_PRESENT)
+def test_known_issue_rows_are_right_at_a_generic_point(name):
+    x = tg.Tensor(np.array([0.3, -1.7, 0.9]), requires_grad=True)
+    y = tg.Tensor(np.array([0.1, 0.4, -0.8]), requires_grad=True)  # |x - y| both < and > 1
+    assert gradgradcheck(BY_NAME[name].fn, [x, y])
+
+
+@pytest.mark.parametrize("name", _KNOWN_PRESENT)
+@pytest.mark.xfail(strict=True, raises=GradcheckError, reason="see KNOWN_ISSUES")
+def test_known_issue_rows_at_the_bad_point(name):
+    x = tg.Tensor(np.array([0.3, -1.7]), requires_grad=True)
+    y = tg.Tensor(np.array([0.3, -1.7]), requires_grad=True)  # x == y
+    assert gradgradcheck(BY_NAME[name].fn, [x, y])

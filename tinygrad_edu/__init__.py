@@ -18,10 +18,15 @@ from .ops.stats import (argmax, argmin, cumsum, logsumexp, max_with_indices, min
                         prod, std, var)
 # ---- end issue 3
 from .tensor import Tensor
-# ---- issue 4: checkpoints
+# ---- issue 4: checkpoints, optimizers
+from . import optim
 from .serialization import load, save
 from . import nn  # noqa: E402  (nn.Module, layers, losses: issue 4)
 # ---- end issue 4
+# ---- issue 7: teaching tools (tinygrad_edu.teach; autograd.functional lives in autograd)
+from .teach.gradgradcheck import gradgradcheck  # noqa: E402
+from . import teach  # noqa: E402
+# ---- end issue 7
 
 float32 = "float32"
 float64 = "float64"
@@ -41,5 +46,7 @@ __all__ = [
     "min_with_indices", "sin", "cos", "log1p", "expm1", "erf", "reciprocal", "square", "rsqrt",
     "exp", "log", "sqrt", "tanh", "sigmoid",
     # issue 4
-    "save", "load", "nn",
+    "save", "load", "optim", "nn",
+    # issue 7
+    "gradgradcheck", "teach",
 ]

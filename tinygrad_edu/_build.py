@@ -22,6 +22,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+from importlib.machinery import EXTENSION_SUFFIXES
 
 from cffi import FFI
 
@@ -117,7 +118,13 @@ if __name__ == "__main__":
     # NOTE: ffi.compile() changes into tmpdir, so the sources must be absolute here.
     out = _make_builder(relative_sources=False).compile(
         tmpdir=os.path.join(ROOT, "build", "cffi"), verbose=False)
-    target = os.path.join(HERE, os.path.basename(out))
+    # The same file name setuptools gives the module (cffi builds it for the stable ABI), so
+    # `pip install -e .` and this script never leave two copies that shadow each other.
+    suffix = ".abi3.so" if ".abi3.so" in EXTENSION_SUFFIXES else os.path.basename(out)[2:]
+    target = os.path.join(HERE, "_C" + suffix)
+    for stale in glob.glob(os.path.join(HERE, "_C.*")):
+        if stale != target and stale.endswith((".so", ".pyd")):
+            os.remove(stale)  # unlinking is safe even while a process has it loaded
     # NOTE: copy then rename: overwriting a loaded .so in place makes every process that has
     # it mapped die with SIGBUS; a rename leaves their old inode intact.
     tmp_target = f"{target}.tmp{os.getpid()}"

@@ -39,7 +39,7 @@ class Function:
         ctx.out_data = None
         requires = False
         if _grad_enabled:
-            ctx.needs_input_grad = needs = tuple(t.requires_grad for t in tensors)
+            ctx.needs_input_grad = needs = tuple([t.requires_grad for t in tensors])
             requires = True in needs
         else:
             ctx.needs_input_grad = (False,) * len(tensors)

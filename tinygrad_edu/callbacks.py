@@ -222,7 +222,9 @@ class LRSchedulerCallback(Callback):
             raise TypeError(f"LRSchedulerCallback: {type(scheduler).__name__} has no step() "
                             "method; pass an optim.lr_scheduler object")
         self.scheduler, self.monitor, self.interval = scheduler, monitor, interval
-        self.plateau = type(scheduler).__name__ == "ReduceLROnPlateau"
+        from .optim.lr_scheduler import ReduceLROnPlateau
+
+        self.plateau = isinstance(scheduler, ReduceLROnPlateau)
         if self.plateau and interval == "batch":
             raise ValueError("LRSchedulerCallback: ReduceLROnPlateau is stepped once per epoch "
                              "with a validation value; use interval='epoch'")

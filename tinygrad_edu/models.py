@@ -13,7 +13,8 @@ input shape. Both output raw scores (logits): pair them with ``nn.CrossEntropyLo
 
 from . import nn
 
-__all__ = ["build_model", "mlp", "cnn", "MODELS", "INPUT_SHAPES"]
+__all__ = ["build_model", "mlp", "cnn", "MODELS", "INPUT_SHAPES", "OPTIMIZERS",
+           "make_optimizer"]
 
 
 def _positive(value, name, who):
@@ -87,3 +88,24 @@ def build_model(name, **options):
         return MODELS[name](**options)
     except TypeError as exc:  # an option the builder does not take
         raise TypeError(f"build_model({name!r}): {exc}") from None
+
+
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
+
+
+def make_optimizer(name, params, lr, weight_decay=None, momentum=0.9):
+    """An optimizer by name: "sgd" (with ``momentum``), "adam", "adamw", "rmsprop",
+    "adagrad". ``weight_decay=None`` keeps the optimizer's own default (AdamW: 0.01)."""
+    from . import optim
+
+    classes = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW,
+               "rmsprop": optim.RMSprop, "adagrad": optim.Adagrad}
+    if name not in classes:
+        raise ValueError(f"make_optimizer: unknown optimizer {name!r}; choose one of "
+                         f"{', '.join(OPTIMIZERS)}")
+    kwargs = {"lr": lr}
+    if weight_decay is not None:
+        kwargs["weight_decay"] = weight_decay
+    if name == "sgd":
+        kwargs["momentum"] = momentum
+    return classes[name](params, **kwargs)

@@ -56,8 +56,7 @@ def _panels(data):
     keys = [k for k in data if k not in skip and not k.startswith("val_")]
     # a metric recorded only for validation still gets a panel
     keys += [k[4:] for k in data if k.startswith("val_") and k[4:] not in keys]
-    keys.sort(key=lambda k: (k != "loss", keys.index(k)))
-    return keys
+    return sorted(keys, key=lambda k: k != "loss")  # stable: "loss" first, others in order
 
 
 def plot_history(history, path, title=None, dpi=100):

@@ -42,8 +42,9 @@ def save(obj, path):
     meta = json.dumps({"format": "tinygrad_edu", "version": _VERSION, "tree": tree})
     if path.endswith(".safetensors"):
         st = _safetensors("save")
-        payload = st.save({k: np.ascontiguousarray(v) for k, v in arrays.items()},
-                          metadata={_META: meta})
+        # NOTE: not np.ascontiguousarray, which turns a 0-d array into shape (1,).
+        payload = st.save({k: np.array(v, order="C", copy=not v.flags.c_contiguous)
+                           for k, v in arrays.items()}, metadata={_META: meta})
         _atomic_write(path, lambda f: f.write(payload))
     else:
         _atomic_write(path, lambda f: _write_npz(f, arrays, meta))

@@ -455,6 +455,14 @@ class Tensor:
         return _comb.chunk(self, chunks, axis)
     # ---- end of issue 3 section
 
+    # ---- ops/softmax.py (issue 3, conv/softmax)
+    def softmax(self, axis=-1):
+        return _softmax.softmax(self, axis)
+
+    def log_softmax(self, axis=-1):
+        return _softmax.log_softmax(self, axis)
+    # ---- end of conv/softmax section
+
 
 class _HookHandle:
     __slots__ = ("hooks", "hook")
@@ -525,3 +533,4 @@ from .ops import indexing as _idx  # noqa: E402  (issue 3)
 from .ops import combine as _comb  # noqa: E402  (issue 3)
 from .ops import stats as _stats  # noqa: E402  (issue 3)
 from .ops import math as _math  # noqa: E402  (issue 3)
+from .ops import softmax as _softmax  # noqa: E402  (issue 3, conv/softmax)

@@ -349,9 +349,9 @@ class Trainer:
             seconds = time.perf_counter() - start
             self.history.append(epoch, logs, seconds)
             self.epochs_done = epoch
+            self.log(_summary(epoch, epochs, logs, seconds))
             for cb in self.callbacks:
                 cb.on_epoch_end(self, epoch, logs)
-            self.log(_summary(epoch, epochs, logs, seconds))
             if self.checkpoint is not None:
                 self.save_checkpoint(self.checkpoint)
             if self.stop_training:

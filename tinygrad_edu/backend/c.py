@@ -585,3 +585,493 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1,
                              bool(decoupled))
     if err:
         _check(err, "adam_step")
+# ---- end optimizer steps (issue 4)
+
+
+# ---------------------------------------------------------------- conv/softmax (issue 3: ops/conv.py, ops/softmax.py)
+# Owner: conv/softmax helper. Wrappers for csrc/softmax.c and csrc/conv.c; same names and
+# signatures as the reference section at the end of backend/numpy.py.
+
+_I64 = np.dtype(np.int64)
+_SOFTMAX = {_F32: _lib.tg_softmax_f32, _F64: _lib.tg_softmax_f64}
+_SOFTMAX_BWD = {_F32: _lib.tg_softmax_backward_f32, _F64: _lib.tg_softmax_backward_f64}
+_XENT = {_F32: _lib.tg_cross_entropy_f32, _F64: _lib.tg_cross_entropy_f64}
+_XENT_BWD = {_F32: _lib.tg_cross_entropy_backward_f32, _F64: _lib.tg_cross_entropy_backward_f64}
+_IM2COL = {_F32: _lib.tg_im2col_f32, _F64: _lib.tg_im2col_f64}
+_COL2IM = {_F32: _lib.tg_col2im_f32, _F64: _lib.tg_col2im_f64}
+_CONV = {_F32: _lib.tg_conv2d_f32, _F64: _lib.tg_conv2d_f64}
+_CONV_BI = {_F32: _lib.tg_conv2d_backward_input_f32, _F64: _lib.tg_conv2d_backward_input_f64}
+_CONV_BW = {_F32: _lib.tg_conv2d_backward_weight_f32, _F64: _lib.tg_conv2d_backward_weight_f64}
+_MAXPOOL = {_F32: _lib.tg_max_pool2d_f32, _F64: _lib.tg_max_pool2d_f64}
+_MAXPOOL_BWD = {_F32: _lib.tg_max_pool2d_backward_f32, _F64: _lib.tg_max_pool2d_backward_f64}
+_AVGPOOL = {_F32: _lib.tg_avg_pool2d_f32, _F64: _lib.tg_avg_pool2d_f64}
+_AVGPOOL_BWD = {_F32: _lib.tg_avg_pool2d_backward_f32, _F64: _lib.tg_avg_pool2d_backward_f64}
+_ascontig = np.ascontiguousarray
+
+
+def _same_dtype(opname, dt, *arrays):
+    """C-contiguous versions of ``arrays``, which must all have dtype ``dt``."""
+    out = []
+    for a in arrays:
+        if a.dtype != dt:
+            raise TypeError(f"{opname}: operands must have the same dtype, got {dt} and "
+                            f"{a.dtype} (convert one with astype first)")
+        out.append(a if a.flags.c_contiguous else _ascontig(a))
+    return out
+
+
+def _axis_split(shape, axis, opname):
+    """(outer, n, inner): the array seen as 3-d around ``axis``."""
+    nd = len(shape)
+    if not -nd <= axis < nd:
+        raise ValueError(f"{opname}: axis {axis} is out of range for shape {shape}")
+    axis %= nd
+    outer = inner = 1
+    for s in shape[:axis]:
+        outer *= s
+    for s in shape[axis + 1:]:
+        inner *= s
+    return outer, shape[axis], inner
+
+
+def _softmax_call(x, axis, log_sm, ref, opname):
+    dt = x.dtype
+    f = _SOFTMAX.get(dt)
+    if f is None or x.ndim == 0:
+        return ref(x, axis)
+    outer, n, inner = _axis_split(x.shape, axis, opname)
+    if not x.flags.c_contiguous:
+        x = _ascontig(x)
+    out = _empty(x.shape, dt)
+    if out.size:
+        ct = _ARR[dt]
+        _check(f(_from_buffer(ct, x), _from_buffer(ct, out), outer, n, inner, log_sm), opname)
+    return out
+
+
+def softmax(x, axis):
+    return _softmax_call(x, axis, 0, _ref.softmax, "softmax")
+
+
+def log_softmax(x, axis):
+    return _softmax_call(x, axis, 1, _ref.log_softmax, "log_softmax")
+
+
+def _softmax_bwd_call(y, g, axis, log_sm, ref, opname):
+    dt = y.dtype
+    f = _SOFTMAX_BWD.get(dt)
+    if f is None or y.ndim == 0:
+        return ref(y, g, axis)
+    if g.shape != y.shape:
+        raise ValueError(f"{opname}: gradient shape {g.shape} does not match {y.shape}")
+    y, g = _same_dtype(opname, dt, y, g)
+    outer, n, inner = _axis_split(y.shape, axis, opname)
+    out = _empty(y.shape, dt)
+    if out.size:
+        ct = _ARR[dt]
+        _check(f(_from_buffer(ct, y), _from_buffer(ct, g), _from_buffer(ct, out), outer, n,
+                 inner, log_sm), opname)
+    return out
+
+
+def softmax_backward(y, g, axis):
+    return _softmax_bwd_call(y, g, axis, 0, _ref.softmax_backward, "softmax_backward")
+
+
+def log_softmax_backward(y, g, axis):
+    return _softmax_bwd_call(y, g, axis, 1, _ref.log_softmax_backward, "log_softmax_backward")
+
+
+def _xent_args(opname, x, target, weight):
+    """Validated (x, target, weight pointer or NULL) for the cross-entropy kernels."""
+    dt = x.dtype
+    if x.ndim != 2:
+        raise ValueError(f"{opname}: logits must be 2-d (rows, classes), got shape {x.shape}")
+    if target.dtype != _I64 or target.shape != x.shape[:1]:
+        raise ValueError(f"{opname}: target must be int64 of shape {x.shape[:1]}, got "
+                         f"{target.dtype} {target.shape}")
+    (x,) = _same_dtype(opname, dt, x)
+    target = target if target.flags.c_contiguous else _ascontig(target)
+    wp = _ffi.NULL
+    if weight is not None:
+        if weight.shape != x.shape[1:]:
+            raise ValueError(f"{opname}: weight must have shape {x.shape[1:]}, got {weight.shape}")
+        (weight,) = _same_dtype(opname, dt, weight)
+        wp = _from_buffer(_ARR[dt], weight)
+    return x, target, weight, wp
+
+
+def _bad_target(opname, target, classes, ignore_index):
+    bad = (target != ignore_index) & ((target < 0) | (target >= classes))
+    i = int(np.argmax(bad))
+    return ValueError(f"{opname}: target {int(target[i])} at position {i} is out of range "
+                      f"for {classes} classes (expected 0 <= target < {classes} or "
+                      f"target == ignore_index {ignore_index})")
+
+
+def cross_entropy_forward(x, target, weight, ignore_index, label_smoothing):
+    f = _XENT.get(x.dtype)
+    if f is None:
+        return _ref.cross_entropy_forward(x, target, weight, ignore_index, label_smoothing)
+    x, target, weight, wp = _xent_args("cross_entropy", x, target, weight)
+    n, c = x.shape
+    dt = x.dtype
+    loss = _empty(n, dt)
+    stats = _empty((n, 2), dt)
+    wsum = _ffi.new("double *")
+    ct = _ARR[dt]
+    err = f(_from_buffer(ct, x), _from_buffer("int64_t[]", target), wp, n, c, ignore_index,
+            label_smoothing, _from_buffer(ct, loss), _from_buffer(ct, stats), wsum)
+    if err:
+        if n and c:
+            raise _bad_target("cross_entropy", target, c, ignore_index)
+        _check(err, "cross_entropy")
+    return loss, stats, wsum[0]
+
+
+def cross_entropy_backward(x, stats, target, weight, ignore_index, label_smoothing, scale):
+    f = _XENT_BWD.get(x.dtype)
+    if f is None:
+        return _ref.cross_entropy_backward(x, stats, target, weight, ignore_index,
+                                           label_smoothing, scale)
+    x, target, weight, wp = _xent_args("cross_entropy_backward", x, target, weight)
+    n, c = x.shape
+    dt = x.dtype
+    scale = np.asarray(scale, dtype=dt)
+    if scale.shape not in ((), (n,)) or stats.shape != (n, 2):
+        raise ValueError(f"cross_entropy_backward: scale {scale.shape} / stats {stats.shape} "
+                         f"do not fit {n} rows")
+    stats, scale = _same_dtype("cross_entropy_backward", dt, stats, scale)
+    dx = _empty((n, c), dt)
+    ct = _ARR[dt]
+    err = f(_from_buffer(ct, x), _from_buffer(ct, stats), _from_buffer("int64_t[]", target), wp,
+            n, c, ignore_index, label_smoothing, _from_buffer(ct, scale), scale.ndim,
+            _from_buffer(ct, dx))
+    if err:
+        if n and c:
+            raise _bad_target("cross_entropy_backward", target, c, ignore_index)
+        _check(err, "cross_entropy_backward")
+    return dx
+
+
+def _nchw(opname, a):
+    if a.ndim != 4:
+        raise ValueError(f"{opname}: expected a 4-d (N, C, H, W) array, got shape {a.shape}")
+    return a if a.flags.c_contiguous else _ascontig(a)
+
+
+def im2col(x, kernel, stride, padding, dilation):
+    f = _IM2COL.get(x.dtype)
+    if f is None:
+        return _ref.im2col(x, kernel, stride, padding, dilation)
+    x = _nchw("im2col", x)
+    n, c, h, w = x.shape
+    ho = _ref.conv_out_size(h, kernel[0], stride[0], padding[0], dilation[0])
+    wo = _ref.conv_out_size(w, kernel[1], stride[1], padding[1], dilation[1])
+    if ho < 1 or wo < 1:
+        raise ValueError(f"im2col: kernel {kernel} (dilation {dilation}) is larger than the "
+                         f"padded input {h}x{w} (padding {padding})")
+    cols = _empty((n, c * kernel[0] * kernel[1], ho * wo), x.dtype)
+    ct = _ARR[x.dtype]
+    _check(f(_from_buffer(ct, x), _from_buffer(ct, cols), n, c, h, w, *kernel, *stride,
+             *padding, *dilation), "im2col")
+    return cols
+
+
+def col2im(cols, x_shape, kernel, stride, padding, dilation):
+    dt = cols.dtype
+    f = _COL2IM.get(dt)
+    if f is None:
+        return _ref.col2im(cols, x_shape, kernel, stride, padding, dilation)
+    n, c, h, w = x_shape
+    ho = _ref.conv_out_size(h, kernel[0], stride[0], padding[0], dilation[0])
+    wo = _ref.conv_out_size(w, kernel[1], stride[1], padding[1], dilation[1])
+    if ho < 1 or wo < 1 or cols.shape != (n, c * kernel[0] * kernel[1], ho * wo):
+        raise ValueError(f"col2im: columns of shape {cols.shape} do not fit input {x_shape}, "
+                         f"kernel {kernel}, stride {stride}, padding {padding}, dilation {dilation}")
+    (cols,) = _same_dtype("col2im", dt, cols)
+    x = _empty(tuple(x_shape), dt)
+    ct = _ARR[dt]
+    _check(f(_from_buffer(ct, cols), _from_buffer(ct, x), n, c, h, w, *kernel, *stride,
+             *padding, *dilation), "col2im")
+    return x
+
+
+def _conv_geometry(opname, x_shape, w_shape, stride, padding, dilation, groups):
+    n, c, h, w = x_shape
+    co, cg, kh, kw = w_shape
+    ho = _ref.conv_out_size(h, kh, stride[0], padding[0], dilation[0])
+    wo = _ref.conv_out_size(w, kw, stride[1], padding[1], dilation[1])
+    if cg * groups != c or co % groups or ho < 1 or wo < 1:
+        raise ValueError(f"{opname}: input {tuple(x_shape)} and weight {tuple(w_shape)} do not "
+                         f"fit (groups {groups}, stride {stride}, padding {padding}, "
+                         f"dilation {dilation})")
+    return (n, c, h, w, co, kh, kw, *stride, *padding, *dilation, groups), (n, co, ho, wo)
+
+
+def conv2d_forward(x, weight, bias, stride, padding, dilation, groups):
+    dt = x.dtype
+    f = _CONV.get(dt)
+    if f is None:
+        return _ref.conv2d_forward(x, weight, bias, stride, padding, dilation, groups)
+    x, weight = _nchw("conv2d", x), _nchw("conv2d", weight)
+    geo, oshape = _conv_geometry("conv2d", x.shape, weight.shape, stride, padding, dilation,
+                                 groups)
+    x, weight = _same_dtype("conv2d", dt, x, weight)
+    ct = _ARR[dt]
+    bp = _ffi.NULL
+    if bias is not None:
+        if bias.shape != (weight.shape[0],):
+            raise ValueError(f"conv2d: bias must have shape ({weight.shape[0]},), got {bias.shape}")
+        (bias,) = _same_dtype("conv2d", dt, bias)
+        bp = _from_buffer(ct, bias)
+    out = _empty(oshape, dt)
+    _check(f(_from_buffer(ct, x), _from_buffer(ct, weight), bp, _from_buffer(ct, out), *geo),
+           "conv2d")
+    return out
+
+
+def conv2d_backward_input(g, weight, x_shape, stride, padding, dilation, groups):
+    dt = g.dtype
+    f = _CONV_BI.get(dt)
+    if f is None:
+        return _ref.conv2d_backward_input(g, weight, x_shape, stride, padding, dilation, groups)
+    g, weight = _nchw("conv2d_backward_input", g), _nchw("conv2d_backward_input", weight)
+    geo, oshape = _conv_geometry("conv2d_backward_input", x_shape, weight.shape, stride,
+                                 padding, dilation, groups)
+    if g.shape != oshape:
+        raise ValueError(f"conv2d_backward_input: gradient of shape {g.shape}, expected {oshape}")
+    g, weight = _same_dtype("conv2d_backward_input", dt, g, weight)
+    dx = _empty(tuple(x_shape), dt)
+    ct = _ARR[dt]
+    _check(f(_from_buffer(ct, g), _from_buffer(ct, weight), _from_buffer(ct, dx), *geo),
+           "conv2d_backward_input")
+    return dx
+
+
+def conv2d_backward_weight(x, g, w_shape, stride, padding, dilation, groups):
+    dt = x.dtype
+    f = _CONV_BW.get(dt)
+    if f is None:
+        return _ref.conv2d_backward_weight(x, g, w_shape, stride, padding, dilation, groups)
+    x, g = _nchw("conv2d_backward_weight", x), _nchw("conv2d_backward_weight", g)
+    geo, oshape = _conv_geometry("conv2d_backward_weight", x.shape, w_shape, stride, padding,
+                                 dilation, groups)
+    if g.shape != oshape:
+        raise ValueError(f"conv2d_backward_weight: gradient of shape {g.shape}, expected {oshape}")
+    x, g = _same_dtype("conv2d_backward_weight", dt, x, g)
+    dw = _empty(tuple(w_shape), dt)
+    ct = _ARR[dt]
+    _check(f(_from_buffer(ct, x), _from_buffer(ct, g), _from_buffer(ct, dw), *geo),
+           "conv2d_backward_weight")
+    return dw
+
+
+def _pool_out(opname, x_shape, kernel, stride, padding):
+    n, c, h, w = x_shape
+    ho = _ref.conv_out_size(h, kernel[0], stride[0], padding[0], 1)
+    wo = _ref.conv_out_size(w, kernel[1], stride[1], padding[1], 1)
+    if ho < 1 or wo < 1 or 2 * padding[0] > kernel[0] or 2 * padding[1] > kernel[1]:
+        raise ValueError(f"{opname}: kernel {kernel}, stride {stride}, padding {padding} do not "
+                         f"fit input {tuple(x_shape)}")
+    return (n, c, ho, wo)
+
+
+def max_pool2d_forward(x, kernel, stride, padding):
+    dt = x.dtype
+    f = _MAXPOOL.get(dt)
+    if f is None:
+        return _ref.max_pool2d_forward(x, kernel, stride, padding)
+    x = _nchw("max_pool2d", x)
+    oshape = _pool_out("max_pool2d", x.shape, kernel, stride, padding)
+    out = _empty(oshape, dt)
+    idx = _empty(oshape, _I64)
+    ct = _ARR[dt]
+    _check(f(_from_buffer(ct, x), _from_buffer(ct, out), _from_buffer("int64_t[]", idx),
+             *x.shape, *kernel, *stride, *padding), "max_pool2d")
+    return out, idx
+
+
+def max_pool2d_backward(g, idx, x_shape):
+    dt = g.dtype
+    f = _MAXPOOL_BWD.get(dt)
+    if f is None:
+        return _ref.max_pool2d_backward(g, idx, x_shape)
+    g = _nchw("max_pool2d_backward", g)
+    if idx.shape != g.shape or idx.dtype != _I64 or tuple(x_shape[:2]) != g.shape[:2]:
+        raise ValueError(f"max_pool2d_backward: gradient {g.shape}, indices {idx.dtype} "
+                         f"{idx.shape} and input shape {tuple(x_shape)} do not fit")
+    idx = idx if idx.flags.c_contiguous else _ascontig(idx)
+    dx = _empty(tuple(x_shape), dt)
+    ct = _ARR[dt]
+    err = f(_from_buffer(ct, g), _from_buffer("int64_t[]", idx), _from_buffer(ct, dx),
+            *x_shape, *g.shape[2:])
+    if err:
+        raise ValueError(f"max_pool2d_backward: an index is outside the {x_shape[2]}x"
+                         f"{x_shape[3]} input plane")
+    return dx
+
+
+def avg_pool2d_forward(x, kernel, stride, padding, count_include_pad):
+    dt = x.dtype
+    f = _AVGPOOL.get(dt)
+    if f is None:
+        return _ref.avg_pool2d_forward(x, kernel, stride, padding, count_include_pad)
+    x = _nchw("avg_pool2d", x)
+    out = _empty(_pool_out("avg_pool2d", x.shape, kernel, stride, padding), dt)
+    ct = _ARR[dt]
+    _check(f(_from_buffer(ct, x), _from_buffer(ct, out), *x.shape, *kernel, *stride, *padding,
+             int(bool(count_include_pad))), "avg_pool2d")
+    return out
+
+
+def avg_pool2d_backward(g, x_shape, kernel, stride, padding, count_include_pad):
+    dt = g.dtype
+    f = _AVGPOOL_BWD.get(dt)
+    if f is None:
+        return _ref.avg_pool2d_backward(g, x_shape, kernel, stride, padding, count_include_pad)
+    g = _nchw("avg_pool2d_backward", g)
+    if g.shape != _pool_out("avg_pool2d_backward", x_shape, kernel, stride, padding):
+        raise ValueError(f"avg_pool2d_backward: gradient of shape {g.shape} does not fit input "
+                         f"{tuple(x_shape)}")
+    dx = _empty(tuple(x_shape), dt)
+    ct = _ARR[dt]
+    _check(f(_from_buffer(ct, g), _from_buffer(ct, dx), *x_shape, *kernel, *stride, *padding,
+             int(bool(count_include_pad))), "avg_pool2d_backward")
+    return dx
+
+
+# ---------------------------------------------------------------- activations (issue 3: ops/activation.py)
+# Owner: ops helper B. Wrappers for csrc/activation.c (tg_act_*): the same names and
+# signatures as the activations section of backend/numpy.py. The kernels read contiguous
+# memory, so other layouts are copied first (one pass; the kernels are several times that).
+
+_ACT_FWD = {_F32: _lib.tg_act_forward_f32, _F64: _lib.tg_act_forward_f64}
+_ACT_BWD = {_F32: _lib.tg_act_backward_f32, _F64: _lib.tg_act_backward_f64}
+
+
+def _act_forward(op, x, p1, p2, ref, args, opname):
+    if type(x) is not _ndarray:
+        x = np.asarray(x)
+    f = _ACT_FWD.get(x.dtype)
+    if f is None:
+        return ref(x, *args)
+    if not x.flags.c_contiguous:
+        x = np.ascontiguousarray(x)
+    out = _empty(x.shape, x.dtype)
+    if x.size:
+        ct = _ARR[x.dtype]
+        err = f(op, x.size, _from_buffer(ct, x), _from_buffer(ct, out), p1, p2)
+        if err:
+            _check(err, opname)
+    return out
+
+
+def _act_backward(op, x, g, p1, p2, ref, args, opname):
+    if type(x) is not _ndarray or type(g) is not _ndarray:
+        x, g = np.asarray(x), np.asarray(g)
+    dt = x.dtype
+    f = _ACT_BWD.get(dt)
+    if f is None:
+        return ref(x, g, *args)
+    if g.dtype != dt:
+        raise TypeError(f"{opname}: x and the gradient must have the same dtype, got {dt} and "
+                        f"{g.dtype}")
+    if g.shape != x.shape:
+        raise ValueError(f"{opname}: gradient shape {g.shape} does not match input shape "
+                         f"{x.shape}")
+    if not x.flags.c_contiguous:
+        x = np.ascontiguousarray(x)
+    if not g.flags.c_contiguous:
+        g = np.ascontiguousarray(g)  # e.g. the broadcast ones of sum().backward()
+    out = _empty(x.shape, dt)
+    if x.size:
+        ct = _ARR[dt]
+        err = f(op, x.size, _from_buffer(ct, x), _from_buffer(ct, g), _from_buffer(ct, out),
+                p1, p2)
+        if err:
+            _check(err, opname)
+    return out
+
+
+def leaky_relu(x, negative_slope):
+    return _act_forward(_lib.TG_ACT_LEAKY_RELU, x, negative_slope, 0.0, _ref.leaky_relu,
+                        (negative_slope,), "leaky_relu")
+
+
+def leaky_relu_backward(x, g, negative_slope):
+    return _act_backward(_lib.TG_ACT_LEAKY_RELU, x, g, negative_slope, 0.0,
+                         _ref.leaky_relu_backward, (negative_slope,), "leaky_relu_backward")
+
+
+def elu(x, alpha):
+    return _act_forward(_lib.TG_ACT_ELU, x, alpha, 0.0, _ref.elu, (alpha,), "elu")
+
+
+def elu_backward(x, g, alpha):
+    return _act_backward(_lib.TG_ACT_ELU, x, g, alpha, 0.0, _ref.elu_backward, (alpha,),
+                         "elu_backward")
+
+
+def gelu(x):
+    return _act_forward(_lib.TG_ACT_GELU, x, 0.0, 0.0, _ref.gelu, (), "gelu")
+
+
+def gelu_backward(x, g):
+    return _act_backward(_lib.TG_ACT_GELU, x, g, 0.0, 0.0, _ref.gelu_backward, (),
+                         "gelu_backward")
+
+
+def gelu_tanh(x):
+    return _act_forward(_lib.TG_ACT_GELU_TANH, x, 0.0, 0.0, _ref.gelu_tanh, (), "gelu_tanh")
+
+
+def gelu_tanh_backward(x, g):
+    return _act_backward(_lib.TG_ACT_GELU_TANH, x, g, 0.0, 0.0, _ref.gelu_tanh_backward, (),
+                         "gelu_tanh_backward")
+
+
+def silu(x):
+    return _act_forward(_lib.TG_ACT_SILU, x, 0.0, 0.0, _ref.silu, (), "silu")
+
+
+def silu_backward(x, g):
+    return _act_backward(_lib.TG_ACT_SILU, x, g, 0.0, 0.0, _ref.silu_backward, (),
+                         "silu_backward")
+
+
+def softplus(x, beta, threshold):
+    return _act_forward(_lib.TG_ACT_SOFTPLUS, x, beta, threshold, _ref.softplus,
+                        (beta, threshold), "softplus")
+
+
+def softplus_backward(x, g, beta, threshold):
+    return _act_backward(_lib.TG_ACT_SOFTPLUS, x, g, beta, threshold, _ref.softplus_backward,
+                         (beta, threshold), "softplus_backward")
+
+
+# ---------------------------------------------------------------- indexing (issue 3: ops/indexing.py)
+# Owner: ops helper B. Wrapper for csrc/indexing.c (tg_scatter_add_rows_*).
+
+_SCATTER_ROWS = {_F32: _lib.tg_scatter_add_rows_f32, _F64: _lib.tg_scatter_add_rows_f64}
+_INDEX_DT = np.dtype(np.int64)
+
+
+def scatter_add_rows(idx, src, num_rows):
+    """out = zeros((num_rows,) + src.shape[1:]); out[idx[i]] += src[i] (repeats add up)."""
+    f = _SCATTER_ROWS.get(src.dtype)
+    if f is None or idx.dtype != _INDEX_DT or idx.ndim != 1 or src.ndim == 0:
+        return _ref.scatter_add_rows(idx, src, num_rows)
+    if src.shape[0] != idx.shape[0]:
+        raise ValueError(f"scatter_add_rows: {idx.shape[0]} indices for {src.shape[0]} rows")
+    idx = idx if idx.flags.c_contiguous else np.ascontiguousarray(idx)
+    src = src if src.flags.c_contiguous else np.ascontiguousarray(src)
+    out = np.zeros((num_rows,) + src.shape[1:], dtype=src.dtype)
+    row = out.size // num_rows if num_rows else 0
+    if idx.size and row:
+        ct = _ARR[src.dtype]
+        err = f(idx.size, _from_buffer("int64_t[]", idx), row, _from_buffer(ct, src), num_rows,
+                _from_buffer(ct, out))
+        if err:
+            raise IndexError(f"scatter_add_rows: an index is outside [0, {num_rows})")
+    return out

@@ -323,6 +323,7 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, step, lr, beta1,
     step_size = lr / (1 - beta1 ** step)
     bc2_sqrt = math.sqrt(1 - beta2 ** step)
     param -= step_size * (exp_avg / (np.sqrt(v) / bc2_sqrt + eps))
+# ---- end optimizer steps (issue 4)
 
 
 # ---------------------------------------------------------------- activations (issue 3: ops/activation.py)
@@ -420,3 +421,248 @@ def softplus_backward(x, g, beta, threshold):
     """g * sigmoid(beta x), or g where beta x > threshold"""
     z = x * beta
     return np.where(z > threshold, g, g * _sigmoid_pair(z)[0]).astype(g.dtype, copy=False)
+
+
+# ---------------------------------------------------------------- conv/softmax (issue 3: ops/conv.py, ops/softmax.py)
+# Owner: conv/softmax helper. Softmax family, fused cross-entropy, im2col/col2im,
+# convolution, max/avg pooling. Geometry arguments (kernel, stride, padding, dilation) are
+# already-validated pairs of ints (h, w); ops/conv.py checks them.
+
+
+def softmax(x, axis):
+    """y = exp(x - max) / sum(exp(x - max)) along ``axis`` (subtracting the max keeps every
+    exp <= 1, so 1e4 does not overflow). A row that is entirely -inf gives NaN, as in PyTorch."""
+    if x.size == 0:
+        return np.empty_like(x)
+    with np.errstate(invalid="ignore"):  # -inf - -inf: an all -inf slice gives NaN quietly
+        e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+        return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def log_softmax(x, axis):
+    """y = x - logsumexp(x) = (x - max) - log(sum(exp(x - max))) along ``axis``."""
+    if x.size == 0:
+        return np.empty_like(x)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = x - np.max(x, axis=axis, keepdims=True)
+        return z - np.log(np.sum(np.exp(z), axis=axis, keepdims=True))
+
+
+def softmax_backward(y, g, axis):
+    """dx = y * (g - sum(g * y)) along ``axis``, y = softmax(x)."""
+    return y * (g - np.sum(g * y, axis=axis, keepdims=True))
+
+
+def log_softmax_backward(y, g, axis):
+    """dx = g - exp(y) * sum(g) along ``axis``, y = log_softmax(x)."""
+    return g - np.exp(y) * np.sum(g, axis=axis, keepdims=True)
+
+
+def cross_entropy_forward(x, target, weight, ignore_index, label_smoothing):
+    """Per-row cross-entropy of logits ``x`` (N, C) against class indices ``target`` (N,).
+
+    With m = max_c x[n, c], ls = log sum_c exp(x[n, c] - m) (so lse = m + ls),
+    eps = label_smoothing and w = weight (ones when None):
+        loss_n = (1 - eps) w[t_n] (lse - x[n, t_n]) + eps / C sum_c w_c (lse - x[n, c])
+    and loss_n = 0 where t_n == ignore_index. lse - x is computed as (m - x) + ls, which
+    keeps its digits when the logits are large. Returns (loss (N,), stats (N, 2) = [m, ls]
+    per row for the backward, wsum = sum of w[t_n] over rows not ignored: the divisor of
+    reduction="mean"). The caller has checked 0 <= t < C or t == ignore_index.
+    """
+    n, c = x.shape
+    stats = np.empty((n, 2), x.dtype)
+    if n == 0:
+        return np.zeros(0, x.dtype), stats, 0.0
+    keep = target != ignore_index
+    t = np.where(keep, target, 0)
+    w = np.ones(c, x.dtype) if weight is None else weight
+    m = np.max(x, axis=1)
+    ls = np.log(np.sum(np.exp(x - m[:, None]), axis=1))
+    stats[:, 0], stats[:, 1] = m, ls
+    wt = w[t] * keep
+    loss = (1 - label_smoothing) * wt * ((m - x[np.arange(n), t]) + ls)
+    if label_smoothing:
+        smooth = np.sum(w) * ls + (m[:, None] - x) @ w
+        loss = loss + (label_smoothing / c) * smooth * keep
+    return loss.astype(x.dtype, copy=False), stats, float(np.sum(wt))
+
+
+def cross_entropy_backward(x, stats, target, weight, ignore_index, label_smoothing, scale):
+    """d loss_n / d x[n, c] times ``scale`` (shape (N,) or (): the upstream gradient,
+    already divided by wsum for reduction="mean"):
+        dx[n, c] = scale_n ((1 - eps) w[t_n] (p_nc - [c == t_n]) + eps / C (W p_nc - w_c))
+    with p = softmax(x_n) = exp((x - m) - ls) from ``stats``, W = sum_c w_c; ignored rows 0."""
+    n, c = x.shape
+    keep = target != ignore_index
+    t = np.where(keep, target, 0)
+    w = np.ones(c, x.dtype) if weight is None else weight
+    p = np.exp((x - stats[:, :1]) - stats[:, 1:])
+    wt = w[t] * keep
+    a = (1 - label_smoothing) * wt + (label_smoothing / c) * np.sum(w) * keep
+    dx = a[:, None] * p
+    dx[np.arange(n), t] -= (1 - label_smoothing) * wt
+    if label_smoothing:
+        dx -= (label_smoothing / c) * keep[:, None] * w[None, :]
+    s = np.asarray(scale, dtype=x.dtype)
+    return (dx * (s[:, None] if s.ndim else s)).astype(x.dtype, copy=False)
+
+
+def conv_out_size(size, k, s, p, d):
+    """PyTorch's output length: floor((size + 2p - d (k - 1) - 1) / s) + 1."""
+    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def im2col(x, kernel, stride, padding, dilation):
+    """(N, C, H, W) -> columns (N, C*kH*kW, Ho*Wo).
+
+    cols[n, (c, i, j), (oh, ow)] = x[n, c, oh*sh - ph + i*dh, ow*sw - pw + j*dw]
+    (0 where that falls in the padding). Row order is c, then i, then j, the order of a
+    (C, kH, kW) weight flattened, so a convolution is weight.reshape(C_out, -1) @ cols."""
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+    ho, wo = conv_out_size(h, kh, sh, ph, dh), conv_out_size(w, kw, sw, pw, dw)
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    cols = np.empty((n, c, kh, kw, ho, wo), x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            cols[:, :, i, j] = xp[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh,
+                                  j * dw:j * dw + sw * (wo - 1) + 1:sw]
+    return cols.reshape(n, c * kh * kw, ho * wo)
+
+
+def col2im(cols, x_shape, kernel, stride, padding, dilation):
+    """The adjoint of im2col: (N, C*kH*kW, Ho*Wo) -> (N, C, H, W), adding up every column
+    entry that came from the same input pixel (padding entries are dropped)."""
+    n, c, h, w = x_shape
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+    ho, wo = conv_out_size(h, kh, sh, ph, dh), conv_out_size(w, kw, sw, pw, dw)
+    cols = cols.reshape(n, c, kh, kw, ho, wo)
+    xp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), cols.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            xp[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh,
+               j * dw:j * dw + sw * (wo - 1) + 1:sw] += cols[:, :, i, j]
+    return np.ascontiguousarray(xp[:, :, ph:ph + h, pw:pw + w])
+
+
+def conv2d_forward(x, weight, bias, stride, padding, dilation, groups):
+    """out[n, g] = weight[g].reshape(Co/G, -1) @ im2col(x)[n, g] (+ bias), per group g."""
+    n, _, h, w = x.shape
+    co, cg, kh, kw = weight.shape
+    cols = im2col(x, (kh, kw), stride, padding, dilation)
+    ho = conv_out_size(h, kh, stride[0], padding[0], dilation[0])
+    wo = conv_out_size(w, kw, stride[1], padding[1], dilation[1])
+    cols = cols.reshape(n, groups, cg * kh * kw, ho * wo)
+    wg = weight.reshape(groups, co // groups, cg * kh * kw)
+    out = np.matmul(wg, cols).reshape(n, co, ho, wo)
+    if bias is not None:
+        out += bias.reshape(1, co, 1, 1)
+    return out
+
+
+def conv2d_backward_input(g, weight, x_shape, stride, padding, dilation, groups):
+    """dx = col2im(weight^T @ g), per group (the transposed convolution of g)."""
+    n, co, ho, wo = g.shape
+    _, cg, kh, kw = weight.shape
+    wg = weight.reshape(groups, co // groups, cg * kh * kw)
+    gg = g.reshape(n, groups, co // groups, ho * wo)
+    dcols = np.matmul(np.swapaxes(wg, -1, -2), gg).reshape(n, groups * cg * kh * kw, ho * wo)
+    return col2im(dcols, x_shape, (kh, kw), stride, padding, dilation)
+
+
+def conv2d_backward_weight(x, g, w_shape, stride, padding, dilation, groups):
+    """dweight[g] = sum_n g[n, g] @ im2col(x)[n, g]^T."""
+    n, co, ho, wo = g.shape
+    _, cg, kh, kw = w_shape
+    cols = im2col(x, (kh, kw), stride, padding, dilation).reshape(n, groups, cg * kh * kw, ho * wo)
+    gg = g.reshape(n, groups, co // groups, ho * wo)
+    dw = np.einsum("ngol,ngkl->gok", gg, cols)
+    return np.ascontiguousarray(dw.reshape(w_shape).astype(x.dtype, copy=False))
+
+
+def _pool_windows(x, kernel, stride, padding, fill):
+    """(N, C, H, W) -> (N, C, Ho, Wo, kH*kW): every pooling window, padding filled with
+    ``fill``; also returns (Ho, Wo)."""
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    ho, wo = conv_out_size(h, kh, sh, ph, 1), conv_out_size(w, kw, sw, pw, 1)
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    win = np.empty((n, c, ho, wo, kh * kw), x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            win[..., i * kw + j] = xp[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw]
+    return win, ho, wo
+
+
+def max_pool2d_forward(x, kernel, stride, padding):
+    """out = max over each window (padding counts as -inf); idx = flat index (h * W + w) of
+    the first maximum in the input plane (row-major scan; a NaN counts as the maximum)."""
+    w = x.shape[3]
+    kw, (sh, sw), (ph, pw) = kernel[1], stride, padding
+    win, ho, wo = _pool_windows(x, kernel, stride, padding, -np.inf)
+    k = np.argmax(win, axis=-1)
+    out = np.take_along_axis(win, k[..., None], axis=-1)[..., 0]
+    rows = np.arange(ho)[:, None] * sh - ph + k // kw
+    colsi = np.arange(wo)[None, :] * sw - pw + k % kw
+    return out, (rows * w + colsi).astype(np.int64)
+
+
+def max_pool2d_backward(g, idx, x_shape):
+    """dx[n, c].flat[idx[n, c, i, j]] += g[n, c, i, j] (the gradient goes to the argmax)."""
+    n, c, h, w = x_shape
+    dx = np.zeros((n * c, h * w), g.dtype)
+    rows = np.repeat(np.arange(n * c), idx[0, 0].size) if idx.size else np.zeros(0, np.int64)
+    np.add.at(dx, (rows, idx.reshape(-1)), g.reshape(-1))
+    return dx.reshape(x_shape)
+
+
+def max_pool2d_gather(x, idx):
+    """out[n, c, i, j] = x[n, c].flat[idx[n, c, i, j]] (max_pool2d_backward's adjoint)."""
+    n, c = idx.shape[:2]
+    flat = x.reshape(n, c, -1)
+    return np.take_along_axis(flat, idx.reshape(n, c, -1), axis=2).reshape(idx.shape)
+
+
+def _avg_divisor(x_shape, kernel, stride, padding, count_include_pad, dtype):
+    """(Ho, Wo) array of window sizes: kH*kW, or the number of non-padding elements."""
+    _, _, h, w = x_shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    ho, wo = conv_out_size(h, kh, sh, ph, 1), conv_out_size(w, kw, sw, pw, 1)
+    if count_include_pad:
+        return np.full((ho, wo), kh * kw, dtype)
+    hs = np.arange(ho) * sh - ph
+    ws = np.arange(wo) * sw - pw
+    nh = np.minimum(hs + kh, h) - np.maximum(hs, 0)
+    nw = np.minimum(ws + kw, w) - np.maximum(ws, 0)
+    return (nh[:, None] * nw[None, :]).astype(dtype)
+
+
+def avg_pool2d_forward(x, kernel, stride, padding, count_include_pad):
+    """out = sum over each window (padding counts as 0) / divisor."""
+    win, _, _ = _pool_windows(x, kernel, stride, padding, 0)
+    return np.sum(win, axis=-1) / _avg_divisor(x.shape, kernel, stride, padding,
+                                               count_include_pad, x.dtype)
+
+
+def avg_pool2d_backward(g, x_shape, kernel, stride, padding, count_include_pad):
+    """dx = every window's g / divisor spread over the window (the adjoint of the forward)."""
+    n, c, h, w = x_shape
+    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
+    ho, wo = g.shape[2:]
+    q = g / _avg_divisor(x_shape, kernel, stride, padding, count_include_pad, g.dtype)
+    dxp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), g.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            dxp[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw] += q
+    return np.ascontiguousarray(dxp[:, :, ph:ph + h, pw:pw + w])
+
+
+# ---------------------------------------------------------------- indexing (issue 3: ops/indexing.py)
+
+
+def scatter_add_rows(idx, src, num_rows):
+    """out = zeros((num_rows,) + src.shape[1:]); out[idx[i]] += src[i] for every i, so a
+    repeated index gets the sum of its rows. ``idx``: 1-D int64 in [0, num_rows)."""
+    out = np.zeros((num_rows,) + src.shape[1:], dtype=src.dtype)
+    np.add.at(out, idx, src)
+    return out

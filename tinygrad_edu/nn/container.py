@@ -58,13 +58,10 @@ class Sequential(Module):
         keys = list(self._modules)
         for k in (keys[idx] if isinstance(idx, slice)
                   else [keys[_index(idx, len(self), "Sequential")]]):
-            del self._modules[k]
+            self._forget(k)
         # renumber so that the names stay "0", "1", ... (as PyTorch does)
         if all(k.isdigit() for k in self._modules):
-            items = list(self._modules.values())
-            self._modules.clear()
-            for i, m in enumerate(items):
-                self._modules[str(i)] = m
+            self._replace_children((str(i), m) for i, m in enumerate(list(self._modules.values())))
 
     def append(self, module):
         self.add_module(str(len(self)), module)
@@ -81,9 +78,7 @@ class Sequential(Module):
             raise IndexError(f"Sequential.insert: index {index} out of range for length {n}")
         items = list(self._modules.values())
         items.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self.add_module(str(i), m)
+        self._replace_children((str(i), m) for i, m in enumerate(items))
         return self
 
 
@@ -116,9 +111,7 @@ class ModuleList(Module):
             del items[idx]
         else:
             del items[_index(idx, len(self), "ModuleList")]
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self._modules[str(i)] = m
+        self._replace_children((str(i), m) for i, m in enumerate(items))
 
     def __iadd__(self, modules):
         return self.extend(modules)
@@ -138,9 +131,7 @@ class ModuleList(Module):
     def insert(self, index, module):
         items = list(self._modules.values())
         items.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(items):
-            self.add_module(str(i), m)
+        self._replace_children((str(i), m) for i, m in enumerate(items))
 
 
 class ModuleDict(Module):
@@ -158,7 +149,9 @@ class ModuleDict(Module):
         self.add_module(key, module)
 
     def __delitem__(self, key):
-        del self._modules[key]
+        if key not in self._modules:
+            raise KeyError(key)
+        self._forget(key)
 
     def __len__(self):
         return len(self._modules)
@@ -179,10 +172,12 @@ class ModuleDict(Module):
         return self._modules.items()
 
     def pop(self, key):
-        return self._modules.pop(key)
+        m = self._modules[key]
+        self._forget(key)
+        return m
 
     def clear(self):
-        self._modules.clear()
+        self._replace_children(())
 
     def update(self, modules):
         items = modules.items() if hasattr(modules, "items") else modules

@@ -13,22 +13,25 @@ import numpy as np
 from .._rng import get_generator
 from ..autograd import no_grad
 from ..ops import activation as _act
-try:  # TEMP-NN: until ops/conv.py and ops/softmax.py land
-    from ..ops import conv as _conv
-except ImportError:
-    _conv = None
-try:  # TEMP-NN
-    from ..ops import softmax as _sm
-except ImportError:
-    _sm = None
+from ..ops import conv as _conv
+from ..ops import softmax as _sm
 from ..ops.combine import pad as _pad
 from ..ops.indexing import one_hot as _one_hot
 from ..ops.matmul import MatMul
 from ..tensor import Tensor
 from .fused import EmbeddingLookup, Normalize
-from .losses import (binary_cross_entropy, binary_cross_entropy_with_logits, cross_entropy,
-                     huber_loss, l1_loss, l1_penalty, l2_penalty, mse_loss, nll_loss,
-                     smooth_l1_loss)
+from .losses import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    huber_loss,
+    l1_loss,
+    l1_penalty,
+    l2_penalty,
+    mse_loss,
+    nll_loss,
+    smooth_l1_loss,
+)
 
 __all__ = [
     "relu", "leaky_relu", "elu", "sigmoid", "tanh", "gelu", "silu", "softplus", "softmax",
@@ -215,6 +218,11 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise ValueError(f"batch_norm: expected input of shape (N, C) or (N, C, ...), got "
                          f"{x.shape}")
     c = x.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var),
+                    ("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != (c,):
+            raise ValueError(f"batch_norm: {name} has shape {t.shape}, but the input "
+                             f"{x.shape} has {c} channels (axis 1): expected ({c},)")
     shape = (1, c) + (1,) * (x.ndim - 2)  # per-channel values broadcast along axis 1
     if training:
         n = x.size // c if c else 0
@@ -226,8 +234,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         stats = [] if update else None
         out = Normalize.apply(x, axes=axes, eps=eps, stats=stats)
         if update:
+            unbiased_var = stats[1] * (n / (n - 1))
             with no_grad():
-                for buf, stat in ((running_mean, stats[0]), (running_var, stats[1] * (n / (n - 1)))):
+                for buf, stat in ((running_mean, stats[0]), (running_var, unbiased_var)):
                     if buf is not None:
                         buf.data *= 1 - momentum
                         buf.data += momentum * stat.reshape(c)
@@ -271,18 +280,18 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
 
 def check_indices(idx, num, who):
     """Indices as an int64 Tensor, each in [0, num); else a TypeError / IndexError naming
-    ``who``."""
+    ``who`` (a string, or a module: its repr is only built for the message)."""
     if not isinstance(idx, Tensor):
         idx = Tensor(np.asarray(idx))
     if idx.dtype.kind not in "iu":
-        raise TypeError(f"{who}: indices must be integers (int64), got dtype {idx.dtype}. "
+        raise TypeError(f"{who!s}: indices must be integers (int64), got dtype {idx.dtype}. "
                         "Hint: .long()")
     if idx.dtype != np.int64:
         idx = idx.astype(np.int64)
     if idx.size:
         lo, hi = int(idx.data.min()), int(idx.data.max())
         if lo < 0 or hi >= num:
-            raise IndexError(f"{who}: index {lo if lo < 0 else hi} is out of range for a table "
+            raise IndexError(f"{who!s}: index {lo if lo < 0 else hi} is out of range for a table "
                              f"of {num} rows (valid indices: 0..{num - 1})")
     return idx
 

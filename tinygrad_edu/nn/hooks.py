@@ -14,11 +14,37 @@ input gradients to the real inputs. When no input requires grad, ``Gate`` hangs 
 leaf instead, and the hook receives ``grad_input = (None, ...)`` (as in PyTorch).
 """
 
+import itertools
+
 import numpy as np
 
 from .. import autograd
 from ..autograd import Function
 from ..tensor import Tensor
+
+_hook_ids = itertools.count()
+
+
+class RemovableHandle:
+    """Returned by the ``register_*_hook`` methods; ``handle.remove()`` unregisters the hook.
+    Also a context manager: the hook is removed when the ``with`` block ends."""
+
+    __slots__ = ("hooks", "id")
+
+    def __init__(self, hooks):
+        self.hooks = hooks
+        self.id = next(_hook_ids)
+
+    def remove(self):
+        self.hooks.pop(self.id, None)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+        return False
+
 
 _ZERO = np.zeros(())
 _ZERO.setflags(write=False)  # shared by every hooked call: never written

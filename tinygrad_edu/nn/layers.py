@@ -153,7 +153,7 @@ class Embedding(Module):
         return m
 
     def forward(self, input):
-        idx = F.check_indices(input, self.num_embeddings, repr(self))
+        idx = F.check_indices(input, self.num_embeddings, self)
         return EmbeddingLookup.apply(self.weight, idx, padding_idx=self.padding_idx)
 
     def extra_repr(self):

@@ -11,10 +11,7 @@ add ``lam * l2_penalty(model.parameters())`` to the loss.
 
 import numpy as np
 
-try:  # TEMP-NN
-    from ..ops import softmax as _sm
-except ImportError:
-    _sm = None
+from ..ops import softmax as _sm
 from ..tensor import Tensor
 from .fused import BCEWithLogits, BinaryCrossEntropy
 from .module import Module

@@ -259,7 +259,7 @@ class Clip(Function):
         return g * Tensor._wrap(inside.astype(g.dtype))
 
 
-def clip(x, min=None, max=None):  # noqa: A002 - PyTorch's / numpy's keyword names
+def clip(x, min=None, max=None):  # PyTorch's and numpy's keyword names
     """Limit values to [min, max]; either bound may be None. Tensor bounds use
     maximum/minimum (gradient to the bound tensor too, split evenly at ties)."""
     if min is None and max is None:

@@ -7,15 +7,17 @@ integer arrays and masks give a copy.
 
 The gradient of indexing puts ``g`` back where the elements came from and zeros elsewhere.
 When an integer index repeats an element (``x[[0, 0, 1]]``) that element was read twice, so
-its gradient is the *sum* of both reads: the backward scatter-adds (``np.add.at``), a plain
-assignment ``out[idx] = g`` would keep only the last one — a classic bug.
+its gradient is the *sum* of both reads: the backward scatter-adds, where a plain
+assignment ``out[idx] = g`` would keep only the last one — a classic bug. Whole rows
+(``x[idx]``, an embedding lookup) go through the backend kernel ``scatter_add_rows``; other
+keys through ``np.add.at``.
 """
 
 import numpy as np
 
-from .. import autograd
+from .. import autograd, backend
 from ..autograd import Function
-from ..tensor import Tensor
+from ..tensor import Tensor, _check_dtype
 
 # ---------------------------------------------------------------------------- key checking
 
@@ -105,6 +107,13 @@ def _describe(items):
                            "..." if k is Ellipsis else repr(k) for k in items) + "]"
 
 
+def _rows_key(key):
+    """True for (int array, :, :, ...): whole rows of axis 0 are selected."""
+    k0 = key[0] if key else None
+    return (isinstance(k0, np.ndarray) and k0.dtype == np.int64 and
+            all(isinstance(k, slice) and k == slice(None) for k in key[1:]))
+
+
 def _is_basic(key):
     """True when the key has no integer arrays (then no element is read twice)."""
     return not any(isinstance(k, np.ndarray) and k.dtype != np.bool_ for k in key)
@@ -133,6 +142,12 @@ class IndexBackward(Function):
     @staticmethod
     def forward(ctx, g, key, shape):
         ctx.key = key
+        if _rows_key(key):  # x[idx] / x[idx, :, ...]: one kernel adds whole rows
+            idx = key[0].reshape(-1)
+            if idx.size and idx.min() < 0:
+                idx = np.where(idx < 0, idx + shape[0], idx)
+            rows = g.data.reshape((idx.size,) + tuple(shape[1:]))
+            return backend.scatter_add_rows(idx, rows, shape[0])
         out = np.zeros(shape, dtype=g.data.dtype)
         if _is_basic(key):
             out[key] = g.data  # every position appears once: assignment is enough
@@ -272,6 +287,6 @@ def one_hot(labels, num_classes=None, dtype=np.int64):
         bad = int(lab.min() if lab.min() < 0 else lab.max())
         raise ValueError(f"one_hot: label {bad} is out of range for num_classes="
                          f"{num_classes} (labels must be in 0..{num_classes - 1})")
-    out = np.zeros(lab.shape + (int(num_classes),), dtype=np.dtype(dtype))
+    out = np.zeros(lab.shape + (int(num_classes),), dtype=_check_dtype(dtype))
     np.put_along_axis(out, lab[..., None].astype(np.int64), 1, axis=-1)
     return Tensor._wrap(out)

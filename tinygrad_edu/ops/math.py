@@ -7,6 +7,8 @@ differentiated again. The module-level functions at the end (``tg.sin(x)``, ``tg
 
 import math
 
+import numpy as np
+
 from .. import backend
 from ..autograd import Function
 from ..tensor import Tensor
@@ -146,10 +148,17 @@ log1p = _float_op(Log1p.apply, "log1p")
 expm1 = _float_op(Expm1.apply, "expm1")
 erf = _float_op(Erf.apply, "erf")
 reciprocal = _float_op(Reciprocal.apply, "reciprocal")
-square = _float_op(Square.apply, "square")
+
 rsqrt = _float_op(Rsqrt.apply, "rsqrt")
 exp = _float_op(lambda x: x.exp(), "exp")
 log = _float_op(lambda x: x.log(), "log")
 sqrt = _float_op(lambda x: x.sqrt(), "sqrt")
 tanh = _float_op(lambda x: x.tanh(), "tanh")
 sigmoid = _float_op(lambda x: x.sigmoid(), "sigmoid")
+
+
+def square(x):
+    """Elementwise x * x of a tensor (or number). Int tensors stay int64, as in PyTorch."""
+    if not isinstance(x, Tensor):
+        x = Tensor(x)
+    return Square.apply(x.long() if x.dtype == np.bool_ else x)

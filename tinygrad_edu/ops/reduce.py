@@ -44,7 +44,24 @@ class Sum(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g.reshape(ctx.kept).expand(ctx.in_shape)
+        return SpreadBack.apply(g, kept=ctx.kept, shape=ctx.in_shape)
+
+
+class SpreadBack(Function):
+    """z = g copied over the summed axes (Sum's backward)    dz/dg = sum over those axes
+
+    ``kept`` is the summed shape with size-1 axes kept; ``shape`` the input's shape."""
+
+    @staticmethod
+    def forward(ctx, g, kept, shape):
+        ctx.g_shape, ctx.kept = g.shape, kept
+        out = np.empty(shape, g.data.dtype)
+        out[...] = g.data.reshape(kept)  # NOTE: materialised, so a leaf's .grad owns memory
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        return sum_to_shape(gg, ctx.kept).reshape(ctx.g_shape)
 
 
 class Max(Function):

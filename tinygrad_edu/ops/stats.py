@@ -81,27 +81,28 @@ def std(x, axis=None, keepdims=False, unbiased=True, correction=None):
 
 
 class LogSumExp(Function):
-    """z = log sum exp(x) = m + log sum exp(x - m), m = max(x)    dz/dx = exp(x - z)
+    """z = log sum exp(x) = m + log sum exp(x - m), m = max(x)    dz/dx = softmax(x)
 
-    Subtracting the max first keeps exp from overflowing (x = 1e4 would give inf); the
-    gradient is the softmax of x, and exp(x - z) <= 1 is stable too."""
+    Subtracting the max first keeps exp from overflowing (x = 1e4 would give inf). The
+    gradient is computed as exp(x - m) / sum exp(x - m), not as exp(x - z): in float32,
+    z = 1e4 + log 2 is only known to 1e-3, which would put an error of 1e-4 on every gradient.
+    m is a constant for the derivatives (softmax does not change when x is shifted)."""
 
     @staticmethod
     def forward(ctx, x, axes, keepdims):
         ctx.save_for_backward(x)
-        ctx.kept = _kept(x.shape, axes)
+        ctx.axes, ctx.kept = axes, _kept(x.shape, axes)
         m = backend.max(x.data, axes, True)
-        m = np.where(np.isfinite(m), m, 0).astype(x.data.dtype)  # rows of -inf: no nan
+        ctx.shift = m = np.where(np.isfinite(m), m, 0).astype(x.data.dtype)  # -inf rows: no nan
         s = backend.sum(backend.exp(backend.sub(x.data, m)), axes, True)
         out = backend.add(backend.log(s), m)
-        out = out if keepdims else out.reshape([n for i, n in enumerate(x.shape) if i not in axes])
-        ctx.save_output(out)
-        return out
+        return out if keepdims else out.reshape([n for i, n in enumerate(x.shape) if i not in axes])
 
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
-        return g.reshape(ctx.kept) * (x - ctx.output.reshape(ctx.kept)).exp()
+        e = (x - Tensor._wrap(ctx.shift)).exp()
+        return g.reshape(ctx.kept) * (e / e.sum(axis=ctx.axes, keepdims=True))
 
 
 def logsumexp(x, axis=None, keepdims=False):
@@ -177,6 +178,8 @@ def cumsum(x, axis=None):
     """Running sum along ``axis``; ``axis=None`` runs over the flattened tensor (numpy)."""
     if axis is None:
         x, axis = x.reshape(-1), 0
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(f"cumsum: axis must be an int or None, got {axis!r}")
     if x.ndim == 0:
         norm_axes(axis, 0, "cumsum")
         return CumSum.apply(x.reshape(1), axis=0).reshape(())

@@ -35,6 +35,9 @@ class Optimizer:
                             "got a single Tensor. Hint: wrap it in a list, [p]")
         if isinstance(params, dict):
             params = [params]
+        if isinstance(params, (set, frozenset)):
+            raise TypeError(f"{self._name}: parameters must be given in an ordered collection "
+                            "(a set's order changes between runs); use a list")
         groups = list(params)
         if not groups:
             raise ValueError(f"{self._name}: got an empty parameter list")
@@ -195,7 +198,7 @@ class Optimizer:
 
     def _restore_entry(self, p, idx, entries, who):
         if not isinstance(entries, dict):
-            raise ValueError(f"{who}: state of parameter {idx} must be a dict, got "
+            raise TypeError(f"{who}: state of parameter {idx} must be a dict, got "
                              f"{type(entries).__name__}")
         out = {}
         for name, value in entries.items():

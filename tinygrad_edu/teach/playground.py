@@ -14,6 +14,7 @@ The surfaces are written in Tensor ops and the optimizers are the package's own
 and an optional learning-rate scheduler stepped after each update.
 """
 
+import inspect
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -118,7 +119,8 @@ def run(surface, optimizer="sgd", steps=100, start=None, scheduler=None, name=No
 
     ``optimizer``: a name, an optim class or a callable(params) (keyword arguments go to it).
     ``scheduler``: optional callable(optimizer) -> an LR scheduler, stepped after each update
-    (e.g. ``lambda o: optim.lr_scheduler.StepLR(o, step_size=20, gamma=0.5)``).
+    (e.g. ``lambda o: optim.lr_scheduler.StepLR(o, step_size=20, gamma=0.5)``); one whose
+    ``step`` takes ``metrics`` (ReduceLROnPlateau) is given the loss.
     Stops early (``diverged=True``) when the point leaves |coord| < max_abs or becomes NaN.
     """
     start = surface.start if start is None else tuple(start)
@@ -128,6 +130,7 @@ def run(surface, optimizer="sgd", steps=100, start=None, scheduler=None, name=No
     params = [Tensor(np.array(c, dtype=np.float64), requires_grad=True) for c in start]
     opt = make_optimizer(optimizer, params, **opt_kwargs)
     sched = scheduler(opt) if scheduler is not None else None
+    needs_metric = sched is not None and "metrics" in inspect.signature(sched.step).parameters
     points, losses, lrs = [np.array(start, dtype=np.float64)], [], []
     diverged = False
     for _ in range(steps):
@@ -138,7 +141,10 @@ def run(surface, optimizer="sgd", steps=100, start=None, scheduler=None, name=No
         lrs.append(float(opt.param_groups[0]["lr"]) if hasattr(opt, "param_groups") else np.nan)
         opt.step()
         if sched is not None:
-            sched.step()
+            if needs_metric:  # ReduceLROnPlateau-style: step(metrics)
+                sched.step(losses[-1])
+            else:
+                sched.step()
         p = np.array([float(t.data) for t in params])
         points.append(p)
         if not np.all(np.isfinite(p)) or np.abs(p).max() > max_abs:

@@ -1,0 +1,410 @@
+/* Convolution (im2col + GEMM, col2im for the input gradient) and max/avg pooling, NCHW.
+
+   Convolution as a matrix product: im2col copies every kernel-sized patch of one sample into
+   a column, giving a (c kh kw) x (ho wo) matrix; the weight viewed as co x (c kh kw) times
+   that matrix is the output.  Groups split both into `groups` independent products.  The
+   input gradient is the weight's transpose times the output gradient, folded back onto the
+   image by col2im (which adds where patches overlap); the weight gradient is the output
+   gradient times the columns' transpose, summed over samples.
+
+   Threads: samples (or planes, for pooling) are spread over threads above a size threshold;
+   each sample has one owner and the weight gradient sums fixed chunks of samples in a fixed
+   order, so no result depends on the thread count.  The GEMM is tg_gemm_* (csrc/gemm.c). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "tg_conv.h"
+#include "tg_gemm.h"
+
+/* Multiply-adds below which a convolution runs on one thread. */
+#define CONV_PAR_MIN_MACS (1 << 17)
+/* The weight gradient sums at most this many chunks of samples (fixed, for determinism). */
+#define WGRAD_CHUNKS 8
+
+typedef struct {
+    int64_t n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo;
+} geom;
+
+static int make_geom(geom *g, int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh,
+                     int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh,
+                     int64_t dw) {
+    if (n < 0 || c < 0 || h < 0 || w < 0 || kh < 1 || kw < 1 || sh < 1 || sw < 1 || ph < 0 ||
+        pw < 0 || dh < 1 || dw < 1)
+        return TG_EINVAL;
+    int64_t eh = h + 2 * ph - dh * (kh - 1) - 1, ew = w + 2 * pw - dw * (kw - 1) - 1;
+    if (eh < 0 || ew < 0) return TG_EINVAL; /* the kernel is larger than the padded input */
+    *g = (geom){n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, eh / sh + 1, ew / sw + 1};
+    return TG_OK;
+}
+
+/* Output columns [*lo, *hi) whose input column ow sw - pw + j dw lies inside the image. */
+static inline void ow_range(const geom *g, int64_t j, int64_t *lo, int64_t *hi) {
+    int64_t off = j * g->dw - g->pw; /* iw = ow * sw + off */
+    int64_t a = off >= 0 ? 0 : (-off + g->sw - 1) / g->sw;
+    int64_t last = g->w - 1 - off;
+    int64_t b = last < 0 ? 0 : last / g->sw + 1;
+    if (b > g->wo) b = g->wo;
+    if (a > b) a = b;
+    *lo = a;
+    *hi = b;
+}
+
+static int gemm_error(int code) { return code == TG_GEMM_ENOMEM ? TG_ENOMEM : TG_EINVAL; }
+
+static int conv_threads(int64_t macs, int64_t items) {
+    int nt = macs >= CONV_PAR_MIN_MACS ? tg_threads_() : 1;
+    return nt < items ? nt : (int)(items > 0 ? items : 1);
+}
+
+#define DEFINE_CONV(T, SFX)                                                                    \
+    /* one sample: x (c, h, w) -> col (c kh kw, ho wo) */                                      \
+    static void im2col_one_##SFX(const T *x, T *col, const geom *g) {                         \
+        int64_t L = g->ho * g->wo;                                                             \
+        for (int64_t ci = 0; ci < g->c; ++ci)                                                  \
+            for (int64_t i = 0; i < g->kh; ++i)                                                \
+                for (int64_t j = 0; j < g->kw; ++j) {                                          \
+                    T *row = col + ((ci * g->kh + i) * g->kw + j) * L;                         \
+                    int64_t lo, hi, off = j * g->dw - g->pw;                                   \
+                    ow_range(g, j, &lo, &hi);                                                  \
+                    for (int64_t oh = 0; oh < g->ho; ++oh) {                                   \
+                        int64_t ih = oh * g->sh - g->ph + i * g->dh;                           \
+                        T *d = row + oh * g->wo;                                               \
+                        if (ih < 0 || ih >= g->h) {                                            \
+                            for (int64_t ow = 0; ow < g->wo; ++ow) d[ow] = 0;                  \
+                            continue;                                                          \
+                        }                                                                      \
+                        const T *src = x + (ci * g->h + ih) * g->w;                            \
+                        for (int64_t ow = 0; ow < lo; ++ow) d[ow] = 0;                         \
+                        if (g->sw == 1) {                                                      \
+                            if (hi > lo) memcpy(d + lo, src + lo + off, (hi - lo) * sizeof(T)); \
+                        } else {                                                               \
+                            for (int64_t ow = lo; ow < hi; ++ow) d[ow] = src[ow * g->sw + off]; \
+                        }                                                                      \
+                        for (int64_t ow = hi; ow < g->wo; ++ow) d[ow] = 0;                     \
+                    }                                                                          \
+                }                                                                              \
+    }                                                                                          \
+    /* one sample: x (c, h, w) = 0, then += every col entry at the pixel it came from */       \
+    static void col2im_one_##SFX(const T *col, T *x, const geom *g) {                         \
+        int64_t L = g->ho * g->wo;                                                             \
+        memset(x, 0, (size_t)(g->c * g->h * g->w) * sizeof(T));                               \
+        for (int64_t ci = 0; ci < g->c; ++ci)                                                  \
+            for (int64_t i = 0; i < g->kh; ++i)                                                \
+                for (int64_t j = 0; j < g->kw; ++j) {                                          \
+                    const T *row = col + ((ci * g->kh + i) * g->kw + j) * L;                   \
+                    int64_t lo, hi, off = j * g->dw - g->pw;                                   \
+                    ow_range(g, j, &lo, &hi);                                                  \
+                    for (int64_t oh = 0; oh < g->ho; ++oh) {                                   \
+                        int64_t ih = oh * g->sh - g->ph + i * g->dh;                           \
+                        if (ih < 0 || ih >= g->h) continue;                                    \
+                        const T *s = row + oh * g->wo;                                         \
+                        T *dst = x + (ci * g->h + ih) * g->w;                                  \
+                        if (g->sw == 1)                                                        \
+                            for (int64_t ow = lo; ow < hi; ++ow) dst[ow + off] += s[ow];       \
+                        else                                                                   \
+                            for (int64_t ow = lo; ow < hi; ++ow) dst[ow * g->sw + off] += s[ow]; \
+                    }                                                                          \
+                }                                                                              \
+    }                                                                                          \
+    int tg_im2col_##SFX(const T *x, T *cols, int64_t n, int64_t c, int64_t h, int64_t w,       \
+                        int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, \
+                        int64_t dh, int64_t dw) {                                              \
+        geom g;                                                                                \
+        int err = make_geom(&g, n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw);                   \
+        if (err) return err;                                                                   \
+        int64_t per = c * kh * kw * g.ho * g.wo;                                               \
+        if (n == 0 || per == 0) return TG_OK;                                                  \
+        if (x == NULL || cols == NULL) return TG_EINVAL;                                       \
+        int nt = tg_threads_for_(n * per); (void)nt;                                          \
+        _Pragma("omp parallel for num_threads(nt) if(nt > 1) schedule(static)")                \
+        for (int64_t b = 0; b < n; ++b) im2col_one_##SFX(x + b * c * h * w, cols + b * per, &g); \
+        return TG_OK;                                                                          \
+    }                                                                                          \
+    int tg_col2im_##SFX(const T *cols, T *x, int64_t n, int64_t c, int64_t h, int64_t w,       \
+                        int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, \
+                        int64_t dh, int64_t dw) {                                              \
+        geom g;                                                                                \
+        int err = make_geom(&g, n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw);                   \
+        if (err) return err;                                                                   \
+        int64_t per = c * kh * kw * g.ho * g.wo;                                               \
+        if (n == 0 || c * h * w == 0) return TG_OK;                                            \
+        if (x == NULL || cols == NULL) return TG_EINVAL;                                       \
+        int nt = tg_threads_for_(n * per); (void)nt;                                          \
+        _Pragma("omp parallel for num_threads(nt) if(nt > 1) schedule(static)")                \
+        for (int64_t b = 0; b < n; ++b) col2im_one_##SFX(cols + b * per, x + b * c * h * w, &g); \
+        return TG_OK;                                                                          \
+    }                                                                                          \
+    int tg_conv2d_##SFX(const T *x, const T *wt, const T *bias, T *out, int64_t n, int64_t c,  \
+                        int64_t h, int64_t w, int64_t co, int64_t kh, int64_t kw, int64_t sh,  \
+                        int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw,            \
+                        int64_t groups) {                                                      \
+        geom g;                                                                                \
+        int err = make_geom(&g, n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw);                   \
+        if (err) return err;                                                                   \
+        if (groups < 1 || co < 0 || c % groups || co % groups) return TG_EINVAL;               \
+        if (n == 0 || co == 0) return TG_OK;                                                   \
+        if (x == NULL || wt == NULL || out == NULL) return TG_EINVAL;                          \
+        int64_t cog = co / groups, kg = (c / groups) * kh * kw, L = g.ho * g.wo;               \
+        /* a 1x1 kernel with stride 1 and no padding reads the image itself as the columns */  \
+        int direct = kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0;           \
+        int nt = conv_threads(n * co * L * kg, n), status = TG_OK; (void)nt;                  \
+        _Pragma("omp parallel num_threads(nt) if(nt > 1)") {                                   \
+            T *col = direct ? NULL : (T *)malloc((size_t)(c * kh * kw * L + 1) * sizeof(T));   \
+            _Pragma("omp for schedule(static)")                                                \
+            for (int64_t b = 0; b < n; ++b) {                                                  \
+                const T *src = x + b * c * h * w;                                              \
+                T *ob = out + b * co * L;                                                      \
+                if (!direct) {                                                                 \
+                    if (col == NULL) {                                                         \
+                        _Pragma("omp atomic write") status = TG_ENOMEM;                        \
+                        continue;                                                              \
+                    }                                                                          \
+                    im2col_one_##SFX(src, col, &g);                                            \
+                    src = col;                                                                 \
+                }                                                                              \
+                for (int64_t gi = 0; gi < groups; ++gi) {                                      \
+                    int e = tg_gemm_##SFX(0, 0, cog, L, kg, wt + gi * cog * kg, kg,            \
+                                          src + gi * kg * L, L, ob + gi * cog * L, L, 0);      \
+                    if (e) { _Pragma("omp atomic write") status = gemm_error(e); }             \
+                }                                                                              \
+                if (bias != NULL)                                                              \
+                    for (int64_t o = 0; o < co; ++o)                                           \
+                        for (int64_t l = 0; l < L; ++l) ob[o * L + l] += bias[o];              \
+            }                                                                                  \
+            free(col);                                                                         \
+        }                                                                                      \
+        return status;                                                                         \
+    }                                                                                          \
+    int tg_conv2d_backward_input_##SFX(const T *gout, const T *wt, T *dx, int64_t n,           \
+                                       int64_t c, int64_t h, int64_t w, int64_t co,            \
+                                       int64_t kh, int64_t kw, int64_t sh, int64_t sw,         \
+                                       int64_t ph, int64_t pw, int64_t dh, int64_t dw,         \
+                                       int64_t groups) {                                       \
+        geom g;                                                                                \
+        int err = make_geom(&g, n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw);                   \
+        if (err) return err;                                                                   \
+        if (groups < 1 || co < 0 || c % groups || co % groups) return TG_EINVAL;               \
+        if (n == 0 || c * h * w == 0) return TG_OK;                                            \
+        if (dx == NULL || (co > 0 && (gout == NULL || wt == NULL))) return TG_EINVAL;          \
+        int64_t cog = co / groups, kg = (c / groups) * kh * kw, L = g.ho * g.wo;               \
+        int direct = kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0;           \
+        int nt = conv_threads(n * co * L * kg, n), status = TG_OK; (void)nt;                  \
+        _Pragma("omp parallel num_threads(nt) if(nt > 1)") {                                   \
+            T *col = direct ? NULL : (T *)malloc((size_t)(c * kh * kw * L + 1) * sizeof(T));   \
+            _Pragma("omp for schedule(static)")                                                \
+            for (int64_t b = 0; b < n; ++b) {                                                  \
+                T *dxb = dx + b * c * h * w;                                                   \
+                T *dst = direct ? dxb : col;                                                   \
+                if (dst == NULL) {                                                             \
+                    _Pragma("omp atomic write") status = TG_ENOMEM;                            \
+                    continue;                                                                  \
+                }                                                                              \
+                for (int64_t gi = 0; gi < groups; ++gi) {                                      \
+                    int e = tg_gemm_##SFX(1, 0, kg, L, cog, wt + gi * cog * kg, kg,            \
+                                          gout + (b * co + gi * cog) * L, L,                   \
+                                          dst + gi * kg * L, L, 0);                            \
+                    if (e) { _Pragma("omp atomic write") status = gemm_error(e); }             \
+                }                                                                              \
+                if (!direct) col2im_one_##SFX(col, dxb, &g);                                   \
+            }                                                                                  \
+            free(col);                                                                         \
+        }                                                                                      \
+        return status;                                                                         \
+    }                                                                                          \
+    int tg_conv2d_backward_weight_##SFX(const T *x, const T *gout, T *dwt, int64_t n,          \
+                                        int64_t c, int64_t h, int64_t w, int64_t co,           \
+                                        int64_t kh, int64_t kw, int64_t sh, int64_t sw,        \
+                                        int64_t ph, int64_t pw, int64_t dh, int64_t dw,        \
+                                        int64_t groups) {                                      \
+        geom g;                                                                                \
+        int err = make_geom(&g, n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw);                   \
+        if (err) return err;                                                                   \
+        if (groups < 1 || co < 0 || c % groups || co % groups) return TG_EINVAL;               \
+        int64_t cog = co / groups, kg = (c / groups) * kh * kw, L = g.ho * g.wo;               \
+        int64_t wsize = co * kg;                                                               \
+        if (wsize == 0) return TG_OK;                                                          \
+        if (dwt == NULL) return TG_EINVAL;                                                     \
+        if (n == 0) {                                                                          \
+            memset(dwt, 0, (size_t)wsize * sizeof(T));                                         \
+            return TG_OK;                                                                      \
+        }                                                                                      \
+        if (x == NULL || gout == NULL) return TG_EINVAL;                                       \
+        int direct = kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0;           \
+        int64_t nch = n < WGRAD_CHUNKS ? n : WGRAD_CHUNKS;                                     \
+        /* chunk 0 accumulates in dwt itself, the others in `part` */                          \
+        T *part = nch > 1 ? (T *)malloc((size_t)((nch - 1) * wsize) * sizeof(T)) : NULL;       \
+        if (nch > 1 && part == NULL) return TG_ENOMEM;                                         \
+        int nt = conv_threads(n * co * L * kg, nch), status = TG_OK; (void)nt;                \
+        _Pragma("omp parallel num_threads(nt) if(nt > 1)") {                                   \
+            T *col = direct ? NULL : (T *)malloc((size_t)(c * kh * kw * L + 1) * sizeof(T));   \
+            _Pragma("omp for schedule(static)")                                                \
+            for (int64_t ch = 0; ch < nch; ++ch) {                                             \
+                T *acc = ch == 0 ? dwt : part + (ch - 1) * wsize;                              \
+                int64_t b0 = ch * n / nch, b1 = (ch + 1) * n / nch;                            \
+                for (int64_t b = b0; b < b1; ++b) {                                            \
+                    const T *src = x + b * c * h * w;                                          \
+                    if (!direct) {                                                             \
+                        if (col == NULL) {                                                     \
+                            _Pragma("omp atomic write") status = TG_ENOMEM;                    \
+                            break;                                                             \
+                        }                                                                      \
+                        im2col_one_##SFX(src, col, &g);                                        \
+                        src = col;                                                             \
+                    }                                                                          \
+                    for (int64_t gi = 0; gi < groups; ++gi) {                                  \
+                        int e = tg_gemm_##SFX(0, 1, cog, kg, L, gout + (b * co + gi * cog) * L, \
+                                              L, src + gi * kg * L, L, acc + gi * cog * kg,    \
+                                              kg, b > b0);                                     \
+                        if (e) { _Pragma("omp atomic write") status = gemm_error(e); }         \
+                    }                                                                          \
+                }                                                                              \
+            }                                                                                  \
+            free(col);                                                                         \
+        }                                                                                      \
+        for (int64_t ch = 1; ch < nch; ++ch) { /* fixed order: deterministic */                \
+            const T *p = part + (ch - 1) * wsize;                                              \
+            for (int64_t i = 0; i < wsize; ++i) dwt[i] += p[i];                                \
+        }                                                                                      \
+        free(part);                                                                            \
+        return status;                                                                         \
+    }
+
+DEFINE_CONV(float, f32)
+DEFINE_CONV(double, f64)
+
+/* ---------------------------------------------------------------- pooling */
+
+/* Pooling geometry: like make_geom without dilation, plus PyTorch's rule that padding is at
+   most half the kernel (so every window holds at least one real pixel). */
+static int make_pool_geom(geom *g, int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh,
+                          int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw) {
+    if (2 * ph > kh || 2 * pw > kw) return TG_EINVAL;
+    return make_geom(g, n, c, h, w, kh, kw, sh, sw, ph, pw, 1, 1);
+}
+
+/* The window of output (oh, ow), clipped to the image: rows [*h0, *h1), cols [*w0, *w1). */
+static inline void window(const geom *g, int64_t oh, int64_t ow, int64_t *h0, int64_t *h1,
+                          int64_t *w0, int64_t *w1) {
+    int64_t hs = oh * g->sh - g->ph, ws = ow * g->sw - g->pw;
+    *h0 = hs > 0 ? hs : 0;
+    *h1 = hs + g->kh < g->h ? hs + g->kh : g->h;
+    *w0 = ws > 0 ? ws : 0;
+    *w1 = ws + g->kw < g->w ? ws + g->kw : g->w;
+}
+
+#define DEFINE_POOL(T, SFX)                                                                    \
+    int tg_max_pool2d_##SFX(const T *x, T *out, int64_t *idx, int64_t n, int64_t c, int64_t h, \
+                            int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw,         \
+                            int64_t ph, int64_t pw) {                                          \
+        geom g;                                                                                \
+        int err = make_pool_geom(&g, n, c, h, w, kh, kw, sh, sw, ph, pw);                      \
+        if (err) return err;                                                                   \
+        int64_t planes = n * c, L = g.ho * g.wo;                                               \
+        if (planes == 0) return TG_OK;                                                         \
+        if (x == NULL || out == NULL || idx == NULL) return TG_EINVAL;                         \
+        int nt = tg_threads_for_(planes * L * kh * kw); (void)nt;                             \
+        _Pragma("omp parallel for num_threads(nt) if(nt > 1) schedule(static)")                \
+        for (int64_t p = 0; p < planes; ++p) {                                                 \
+            const T *xp = x + p * h * w;                                                       \
+            for (int64_t oh = 0; oh < g.ho; ++oh)                                              \
+                for (int64_t ow = 0; ow < g.wo; ++ow) {                                        \
+                    int64_t h0, h1, w0, w1;                                                    \
+                    window(&g, oh, ow, &h0, &h1, &w0, &w1);                                    \
+                    T best = -INFINITY;                                                        \
+                    int64_t bi = h0 * w + w0;                                                  \
+                    for (int64_t ih = h0; ih < h1; ++ih)                                       \
+                        for (int64_t iw = w0; iw < w1; ++iw) {                                 \
+                            T v = xp[ih * w + iw];                                             \
+                            /* strict >: the first maximum wins; the first NaN wins */        \
+                            if (v > best || (v != v && best == best)) {                        \
+                                best = v;                                                      \
+                                bi = ih * w + iw;                                              \
+                            }                                                                  \
+                        }                                                                      \
+                    out[p * L + oh * g.wo + ow] = best;                                        \
+                    idx[p * L + oh * g.wo + ow] = bi;                                          \
+                }                                                                              \
+        }                                                                                      \
+        return TG_OK;                                                                          \
+    }                                                                                          \
+    int tg_max_pool2d_backward_##SFX(const T *gout, const int64_t *idx, T *dx, int64_t n,      \
+                                     int64_t c, int64_t h, int64_t w, int64_t ho,              \
+                                     int64_t wo) {                                             \
+        if (n < 0 || c < 0 || h < 0 || w < 0 || ho < 0 || wo < 0) return TG_EINVAL;            \
+        int64_t planes = n * c, hw = h * w, L = ho * wo;                                       \
+        if (planes == 0 || hw == 0) return TG_OK;                                              \
+        if (dx == NULL || (L > 0 && (gout == NULL || idx == NULL))) return TG_EINVAL;          \
+        int nt = tg_threads_for_(planes * (L + hw)), status = TG_OK; (void)nt;                \
+        _Pragma("omp parallel for num_threads(nt) if(nt > 1) schedule(static)")                \
+        for (int64_t p = 0; p < planes; ++p) {                                                 \
+            T *dp = dx + p * hw;                                                               \
+            memset(dp, 0, (size_t)hw * sizeof(T));                                             \
+            for (int64_t k = 0; k < L; ++k) {                                                  \
+                int64_t i = idx[p * L + k];                                                    \
+                if (i < 0 || i >= hw) {                                                        \
+                    _Pragma("omp atomic write") status = TG_EINVAL;                            \
+                    continue;                                                                  \
+                }                                                                              \
+                dp[i] += gout[p * L + k];                                                      \
+            }                                                                                  \
+        }                                                                                      \
+        return status;                                                                         \
+    }                                                                                          \
+    int tg_avg_pool2d_##SFX(const T *x, T *out, int64_t n, int64_t c, int64_t h, int64_t w,    \
+                            int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph,        \
+                            int64_t pw, int count_include_pad) {                               \
+        geom g;                                                                                \
+        int err = make_pool_geom(&g, n, c, h, w, kh, kw, sh, sw, ph, pw);                      \
+        if (err) return err;                                                                   \
+        int64_t planes = n * c, L = g.ho * g.wo;                                               \
+        if (planes == 0) return TG_OK;                                                         \
+        if (x == NULL || out == NULL) return TG_EINVAL;                                        \
+        int nt = tg_threads_for_(planes * L * kh * kw); (void)nt;                             \
+        _Pragma("omp parallel for num_threads(nt) if(nt > 1) schedule(static)")                \
+        for (int64_t p = 0; p < planes; ++p) {                                                 \
+            const T *xp = x + p * h * w;                                                       \
+            for (int64_t oh = 0; oh < g.ho; ++oh)                                              \
+                for (int64_t ow = 0; ow < g.wo; ++ow) {                                        \
+                    int64_t h0, h1, w0, w1;                                                    \
+                    window(&g, oh, ow, &h0, &h1, &w0, &w1);                                    \
+                    T s = 0;                                                                   \
+                    for (int64_t ih = h0; ih < h1; ++ih)                                       \
+                        for (int64_t iw = w0; iw < w1; ++iw) s += xp[ih * w + iw];             \
+                    int64_t cnt = count_include_pad ? kh * kw : (h1 - h0) * (w1 - w0);         \
+                    out[p * L + oh * g.wo + ow] = s / (T)cnt;                                  \
+                }                                                                              \
+        }                                                                                      \
+        return TG_OK;                                                                          \
+    }                                                                                          \
+    int tg_avg_pool2d_backward_##SFX(const T *gout, T *dx, int64_t n, int64_t c, int64_t h,    \
+                                     int64_t w, int64_t kh, int64_t kw, int64_t sh,            \
+                                     int64_t sw, int64_t ph, int64_t pw,                       \
+                                     int count_include_pad) {                                  \
+        geom g;                                                                                \
+        int err = make_pool_geom(&g, n, c, h, w, kh, kw, sh, sw, ph, pw);                      \
+        if (err) return err;                                                                   \
+        int64_t planes = n * c, L = g.ho * g.wo;                                               \
+        if (planes == 0 || h * w == 0) return TG_OK;                                           \
+        if (gout == NULL || dx == NULL) return TG_EINVAL;                                      \
+        int nt = tg_threads_for_(planes * L * kh * kw); (void)nt;                             \
+        _Pragma("omp parallel for num_threads(nt) if(nt > 1) schedule(static)")                \
+        for (int64_t p = 0; p < planes; ++p) {                                                 \
+            T *dp = dx + p * h * w;                                                            \
+            memset(dp, 0, (size_t)(h * w) * sizeof(T));                                        \
+            for (int64_t oh = 0; oh < g.ho; ++oh)                                              \
+                for (int64_t ow = 0; ow < g.wo; ++ow) {                                        \
+                    int64_t h0, h1, w0, w1;                                                    \
+                    window(&g, oh, ow, &h0, &h1, &w0, &w1);                                    \
+                    int64_t cnt = count_include_pad ? kh * kw : (h1 - h0) * (w1 - w0);         \
+                    T q = gout[p * L + oh * g.wo + ow] / (T)cnt;                               \
+                    for (int64_t ih = h0; ih < h1; ++ih)                                       \
+                        for (int64_t iw = w0; iw < w1; ++iw) dp[ih * w + iw] += q;             \
+                }                                                                              \
+        }                                                                                      \
+        return TG_OK;                                                                          \
+    }
+
+DEFINE_POOL(float, f32)
+DEFINE_POOL(double, f64)

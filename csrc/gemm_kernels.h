@@ -1,0 +1,41 @@
+/* Private interface between csrc/gemm.c (the blocked driver, the direct path and the public
+   API) and csrc/gemm_kernels.c (packing routines and micro-kernels).  Not part of the cffi
+   cdef (internal headers do not start with tg_). */
+#ifndef TINYGRAD_EDU_GEMM_KERNELS_H
+#define TINYGRAD_EDU_GEMM_KERNELS_H
+
+#include <stdint.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#define TG_X86 1
+#include <immintrin.h>
+#define TG_AVX2 __attribute__((target("avx2,fma")))
+#define TG_AVX512 __attribute__((target("avx512f,avx2,fma")))
+#else
+#define TG_X86 0
+#endif
+
+/* Micro-kernel: c[0:mr, 0:nr] (+)= pa (kc x MR sliver) @ pb (kc x NR sliver).
+   load_c == 0: overwrite C without reading it (C may hold garbage, even NaN). */
+typedef void (*ukr_fn)(int64_t kc, const void *pa, const void *pb, void *c, int64_t ldc,
+                       int mr, int nr, int load_c);
+/* Packer: see DEFINE_PACK_BODY in gemm_kernels.c. */
+typedef void (*pack_fn)(const void *src, int64_t sx, int64_t sp, int64_t nx, int64_t kc,
+                        int w, void *dst);
+
+typedef struct {
+    const char *name;
+    int es;                 /* element size in bytes */
+    int mr, nr;             /* register tile */
+    int64_t mc, kc, nc;     /* cache blocks (mc multiple of mr, nc multiple of nr) */
+    ukr_fn ukr;
+    pack_fn pack;
+} kernel_t;
+
+/* SIMD level found when the library was loaded: 2 = AVX-512F, 1 = AVX2+FMA, 0 = neither. */
+int tg_gemm_level_(void);
+/* The blocked kernel for elements of es bytes (4 or 8) using at most SIMD level max_level;
+   its block sizes were set from the cache sizes when the library was loaded. */
+kernel_t *tg_gemm_kernel_(int es, int max_level);
+
+#endif

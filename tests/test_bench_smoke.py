@@ -1,0 +1,96 @@
+"""The benchmark suite runs (tinygrad_edu.bench): its smallest workload with a tiny repetition
+count, in process, without PyTorch. No timing is asserted anywhere here."""
+
+import json
+
+from tinygrad_edu.bench import machine, run_suite
+from tinygrad_edu.bench.report import evaluate_targets, markdown
+from tinygrad_edu.bench.timing import Contender, measure
+from tinygrad_edu.bench.workloads.training import parse_accuracy
+
+
+def test_smallest_workload_runs_and_writes_reports(tmp_path):
+    out = tmp_path / "r.json"
+    data = run_suite(["--in-process", "--no-torch", "--threads", "1", "--only", "overhead",
+                      "--match", "overhead/fwd", "--rounds", "1", "--calls", "2",
+                      "--min-sample", "1e-5", "--json", str(out)])
+    (run,) = data["runs"]
+    assert run["threads"] == 1 and run["pinned"]["threads"] == 1
+    (res,) = run["results"]
+    assert res["key"] == "overhead/fwd" and "error" not in res
+    cs = res["contenders"]
+    assert "numpy" in cs and any(name.startswith("tg-") for name in cs)
+    for m in cs.values():
+        assert m["median_s"] > 0 and len(m["block_medians_s"]) == 1
+    assert json.loads(out.read_text())["schema"] == "tinygrad_edu.bench/1"
+    md = (tmp_path / "r.md").read_text()
+    assert "x*y forward only" in md and "## Machine" in md
+
+
+def test_in_process_run_restores_thread_counts():
+    import tinygrad_edu.backend as backend
+
+    c = backend._modules.get("c")
+    before = c.get_num_threads() if c is not None else None
+    run_suite(["--in-process", "--no-torch", "--threads", "1", "--match", "overhead/fwd",
+               "--rounds", "1", "--calls", "2", "--min-sample", "1e-5", "--no-save"])
+    if c is not None:
+        assert c.get_num_threads() == before
+    assert machine._limiter is None
+
+
+def test_block_timer_alternates_and_discards_warmup():
+    order = []
+    cs = [Contender("a", lambda: order.append("a")), Contender("b", lambda: order.append("b"))]
+    ms = measure(cs, rounds=2, calls=4, min_sample=0.0)
+    assert set(ms) == {"a", "b"} and all(len(m.blocks) == 2 for m in ms.values())
+    # after calibration (4 calls each), blocks of 4 alternate and the first mover rotates
+    timed = order[8:]
+    assert timed == ["a"] * 4 + ["b"] * 4 + ["b"] * 4 + ["a"] * 4
+
+
+def _fake_run(threads, ours, torch_time, identical=True):
+    def res(key, contenders):
+        return {"group": key.split("/")[0], "key": key, "label": key,
+                "contenders": {n: {"median_s": t, "spread": 0.0} for n, t in contenders.items()}}
+    return {"threads": threads, "results": [
+        res("mlp/adam_step", {"tg-c": ours, "torch": torch_time}),
+        res("matmul/f32/1024", {"tg-c": ours, "numpy": torch_time}),
+        {"group": "determinism", "key": "determinism/hash", "label": "hash",
+         "check": {"identical": identical}},
+        {"group": "cnn", "key": "cnn/sgd_step", "label": "cnn", "skipped": "not available"},
+    ]}
+
+
+def test_targets_pass_fail_and_skip():
+    fast, slow = _fake_run(1, 1.0, 2.0), _fake_run(2, 2.0, 1.0, identical=False)
+    verdicts = {(t["key"], t["threads"]): t["verdict"] for t in evaluate_targets([fast, slow])}
+    assert verdicts[("mlp/adam_step", 1)] == "PASS" and verdicts[("mlp/adam_step", 2)] == "FAIL"
+    assert verdicts[("matmul/f32/1024", 1)] == "PASS"
+    assert verdicts[("matmul/f32/1024", 2)] == "FAIL"
+    assert verdicts[("determinism/hash", 1)] == "PASS"
+    assert verdicts[("determinism/hash", 2)] == "FAIL"
+    assert verdicts[("cnn/sgd_step", 1)] == "SKIP"
+    assert ("exp", 1) not in verdicts  # not selected: no row at all
+
+
+def test_markdown_renders_without_torch_or_threadpoolctl():
+    run = dict(_fake_run(1, 1.0, 2.0), pinned={}, loadavg_start=[0.1, 0, 0],
+               loadavg_end=[0.2, 0, 0], seconds=1.0)
+    data = {"timestamp": "t", "command": "c", "runs": [run], "notes": ["n1"],
+            "machine": {"cpu": "x", "logical_cores": 2, "usable_cores": 2, "simd_flags": [],
+                        "numpy": "2", "threadpools": None, "torch": None,
+                        "tinygrad_edu": "0", "backends": ["numpy"], "env": {},
+                        "python": "3", "platform": "p"},
+            "config": {"rounds": 1, "calls": 2, "peak_ghz": 2.45,
+                       "flops_per_cycle": {"float32": 32, "float64": 16}}}
+    data["targets"] = evaluate_targets([run])
+    md = markdown(data)
+    assert "| MLP Adam step: time ≤ PyTorch | 1 | 0.50× torch time | PASS |" in md
+    assert "Warning" not in md and "- n1" in md
+
+
+def test_parse_accuracy():
+    assert parse_accuracy("epoch 3 ...\ntest accuracy: 97.5%\n") == 0.975
+    assert parse_accuracy("Test acc 0.981") == 0.981
+    assert parse_accuracy("no number here") is None

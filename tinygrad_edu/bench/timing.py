@@ -1,0 +1,104 @@
+"""The block-method timer: alternating blocks of calls per contender, warm-up half discarded.
+
+Why blocks: thread pools of different libraries fight. Right after numpy's OpenBLAS runs, its
+threads keep spinning for a while and slow whatever runs next; the same happens between the
+OpenMP pool of our C core and PyTorch's. Interleaving single calls (A, B, A, B) is therefore
+biased against whichever side runs second. Instead::
+
+    for round in 1..rounds:                       # the order of contenders rotates per round
+        for contender in contenders:
+            block = [time of one sample] * calls  # a sample = `inner` calls, averaged
+            keep  = block[calls // 2:]            # first half = warm-up, discarded
+            block_medians[contender].append(median(keep))
+    time   = median(block_medians)                # reported
+    spread = min/max of block_medians             # reported as +-half-range in percent
+
+`inner` is chosen per contender so that one sample lasts at least `min_sample` seconds
+(a 1 microsecond op is timed 100 at a time, a 15 ms matmul once): perf_counter's own cost and
+resolution stay out of the numbers.
+"""
+
+import math
+import statistics
+import time
+
+__all__ = ["Contender", "Measurement", "calibrate", "measure"]
+
+_perf = time.perf_counter
+
+
+class Contender:
+    """One side of a comparison: ``fn()`` is the timed call; ``setup()`` (optional) runs
+    before each block, untimed (e.g. switching tinygrad_edu's backend)."""
+
+    __slots__ = ("name", "fn", "setup")
+
+    def __init__(self, name, fn, setup=None):
+        self.name, self.fn, self.setup = name, fn, setup
+
+
+class Measurement:
+    """Result for one contender: seconds per call."""
+
+    __slots__ = ("name", "median", "min", "max", "blocks", "inner", "calls")
+
+    def __init__(self, name, blocks, inner, calls):
+        self.name, self.blocks, self.inner, self.calls = name, blocks, inner, calls
+        self.median = statistics.median(blocks)
+        self.min, self.max = min(blocks), max(blocks)
+
+    @property
+    def spread(self):
+        """Half the range of the block medians, relative to the median (0.05 = +-5%)."""
+        return (self.max - self.min) / (2 * self.median) if self.median > 0 else 0.0
+
+    def to_dict(self):
+        return {"median_s": self.median, "min_s": self.min, "max_s": self.max,
+                "spread": self.spread, "block_medians_s": list(self.blocks),
+                "inner": self.inner, "calls_per_block": self.calls}
+
+
+def _sample(fn, inner):
+    """Seconds per call, averaged over `inner` back-to-back calls."""
+    t0 = _perf()
+    for _ in range(inner):
+        fn()
+    return (_perf() - t0) / inner
+
+
+def calibrate(fn, min_sample=2e-4, max_inner=10000):
+    """Run `fn` a few times (this also surfaces errors before any timing) and return
+    (inner, seconds_per_call): the smallest call count whose sample lasts >= min_sample."""
+    fn()
+    t = min(_sample(fn, 1) for _ in range(3))
+    if t >= min_sample:
+        return 1, t
+    inner = min(max_inner, int(math.ceil(min_sample / max(t, 1e-8))))
+    return inner, _sample(fn, inner)
+
+
+def measure(contenders, rounds=5, calls=8, min_sample=2e-4, block_budget=0.6):
+    """Time every contender with the block method; return {name: Measurement}.
+
+    rounds: blocks per contender; calls: samples per block (the first half is discarded).
+    block_budget: seconds one block may take; slow contenders get fewer calls (never
+    fewer than 4, so two samples survive the warm-up cut).
+    """
+    plan = []
+    for c in contenders:
+        if c.setup is not None:
+            c.setup()
+        inner, t = calibrate(c.fn, min_sample)
+        n = max(4, min(calls, int(block_budget / max(t * inner, 1e-9))))
+        plan.append((c, inner, n))
+    meds = {c.name: [] for c in contenders}
+    k = len(plan)
+    for r in range(rounds):
+        for j in range(k):
+            c, inner, n = plan[(r + j) % k]  # rotate who goes first in each round
+            if c.setup is not None:
+                c.setup()
+            fn = c.fn
+            block = [_sample(fn, inner) for _ in range(n)]
+            meds[c.name].append(statistics.median(block[n // 2:]))
+    return {c.name: Measurement(c.name, meds[c.name], inner, n) for c, inner, n in plan}
