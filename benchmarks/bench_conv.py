@@ -41,10 +41,10 @@ def _parse():
 ARGS = _parse()
 os.environ["OMP_NUM_THREADS"] = str(ARGS.threads)
 
-import tinygrad_edu as tg  # noqa: E402
-from tinygrad_edu.backend import numpy as npb  # noqa: E402
-from tinygrad_edu.ops import conv as cv  # noqa: E402
-from tinygrad_edu.ops import softmax as sm  # noqa: E402
+import tinygrad_edu as tg
+from tinygrad_edu.backend import numpy as npb
+from tinygrad_edu.ops import conv as cv
+from tinygrad_edu.ops import softmax as sm
 
 try:
     from threadpoolctl import threadpool_info, threadpool_limits
@@ -197,7 +197,7 @@ def xent_case(shape):
         sm.cross_entropy(xt, t).backward()
 
     def run_numpy():
-        loss, stats, wsum = npb.cross_entropy_forward(x, t, None, -100, 0.0)
+        _loss, stats, wsum = npb.cross_entropy_forward(x, t, None, -100, 0.0)
         npb.cross_entropy_backward(x, stats, t, None, -100, 0.0, np.float32(1 / wsum))
 
     out = {"tg": run_tg, "numpy": run_numpy}

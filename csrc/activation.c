@@ -23,9 +23,8 @@
 #include "internal.h"
 #include "tg_activation.h"
 
-/* Threads pay off sooner here than for the memory-bound elementwise kernels (TG_PAR_MIN):
-   every element costs a few nanoseconds of arithmetic. */
-#define ACT_PAR_MIN 16384
+/* Threads: tg_threads_for_(n * TG_COST_VMATH) (internal.h): every element costs a few
+   vector instructions of arithmetic, twice a memory-bound op. */
 
 #define GELU_C 0.7978845608028654       /* sqrt(2 / pi) */
 #define GELU_K 0.044715
@@ -283,7 +282,7 @@ static bwd_f64_fn pick_backward_f64(void) { return backward_f64; }
         if (n == 0) return TG_OK;                                                           \
         if (x == NULL || out == NULL) return TG_EINVAL;                                     \
         fwd_##SFX##_fn f = pick_forward_##SFX();                                            \
-        int nt = n >= ACT_PAR_MIN ? tg_threads_() : 1;                                      \
+        int nt = tg_threads_for_(n * TG_COST_VMATH);                                     \
         (void)nt; /* unused without OpenMP */                                               \
         _Pragma("omp parallel num_threads(nt) if(nt > 1)") {                                \
             int64_t lo, hi;                                                                 \
@@ -299,7 +298,7 @@ static bwd_f64_fn pick_backward_f64(void) { return backward_f64; }
         if (n == 0) return TG_OK;                                                           \
         if (x == NULL || g == NULL || out == NULL) return TG_EINVAL;                        \
         bwd_##SFX##_fn f = pick_backward_##SFX();                                           \
-        int nt = n >= ACT_PAR_MIN ? tg_threads_() : 1;                                      \
+        int nt = tg_threads_for_(n * TG_COST_VMATH);                                     \
         (void)nt;                                                                           \
         _Pragma("omp parallel num_threads(nt) if(nt > 1)") {                                \
             int64_t lo, hi;                                                                 \

@@ -7,9 +7,14 @@
    image by col2im (which adds where patches overlap); the weight gradient is the output
    gradient times the columns' transpose, summed over samples.
 
-   Threads: samples (or planes, for pooling) are spread over threads above a size threshold;
-   each sample has one owner and the weight gradient sums fixed chunks of samples in a fixed
-   order, so no result depends on the thread count.  The GEMM is tg_gemm_* (csrc/gemm.c). */
+   Small images give short columns, and a GEMM with few columns runs slowly, so a few samples
+   are put side by side: their columns form one (c kh kw) x (m ho wo) block, one GEMM per
+   group and block (block_samples).
+
+   Threads: blocks of samples (or planes, for pooling) are spread over threads above a size
+   threshold; each sample has one owner and the weight gradient sums fixed chunks of samples
+   in a fixed order, so no result depends on the thread count.  The GEMM is tg_gemm_*
+   (csrc/gemm.c); inside our parallel region it runs on the calling thread. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +23,10 @@
 #include "tg_conv.h"
 #include "tg_gemm.h"
 
-/* Multiply-adds below which a convolution runs on one thread. */
-#define CONV_PAR_MIN_MACS (1 << 17)
 /* The weight gradient sums at most this many chunks of samples (fixed, for determinism). */
 #define WGRAD_CHUNKS 8
+/* Aim for at least this many GEMM columns per call (see block_samples). */
+#define GEMM_MIN_COLS 512
 
 typedef struct {
     int64_t n, c, h, w, kh, kw, sh, sw, ph, pw, dh, dw, ho, wo;
@@ -54,18 +59,29 @@ static inline void ow_range(const geom *g, int64_t j, int64_t *lo, int64_t *hi) 
 static int gemm_error(int code) { return code == TG_GEMM_ENOMEM ? TG_ENOMEM : TG_EINVAL; }
 
 static int conv_threads(int64_t macs, int64_t items) {
-    int nt = macs >= CONV_PAR_MIN_MACS ? tg_threads_() : 1;
+    int nt = tg_threads_for_(macs / TG_MACS_PER_UNIT); /* central policy: internal.h */
     return nt < items ? nt : (int)(items > 0 ? items : 1);
 }
 
+/* A 1x1 kernel with stride 1 and no padding: the image itself is the column matrix. */
+static int is_direct(const geom *g) {
+    return g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 && g->ph == 0 && g->pw == 0;
+}
+
+/* Samples per GEMM: with small images one sample's columns are too few for the GEMM to run
+   at speed, so several samples are laid side by side (a (c kh kw) x (m L) block). */
+static int64_t block_samples(int64_t L, int64_t n, int direct) {
+    int64_t nb = direct || L >= GEMM_MIN_COLS ? 1 : (GEMM_MIN_COLS + L - 1) / L;
+    return nb < n ? nb : (n > 0 ? n : 1);
+}
+
 #define DEFINE_CONV(T, SFX)                                                                    \
-    /* one sample: x (c, h, w) -> col (c kh kw, ho wo) */                                      \
-    static void im2col_one_##SFX(const T *x, T *col, const geom *g) {                         \
-        int64_t L = g->ho * g->wo;                                                             \
+    /* one sample: x (c, h, w) -> col (c kh kw, ho wo), rows ld elements apart */             \
+    static void im2col_one_##SFX(const T *x, T *col, const geom *g, int64_t ld) {             \
         for (int64_t ci = 0; ci < g->c; ++ci)                                                  \
             for (int64_t i = 0; i < g->kh; ++i)                                                \
                 for (int64_t j = 0; j < g->kw; ++j) {                                          \
-                    T *row = col + ((ci * g->kh + i) * g->kw + j) * L;                         \
+                    T *row = col + ((ci * g->kh + i) * g->kw + j) * ld;                         \
                     int64_t lo, hi, off = j * g->dw - g->pw;                                   \
                     ow_range(g, j, &lo, &hi);                                                  \
                     for (int64_t oh = 0; oh < g->ho; ++oh) {                                   \
@@ -87,13 +103,12 @@ static int conv_threads(int64_t macs, int64_t items) {
                 }                                                                              \
     }                                                                                          \
     /* one sample: x (c, h, w) = 0, then += every col entry at the pixel it came from */       \
-    static void col2im_one_##SFX(const T *col, T *x, const geom *g) {                         \
-        int64_t L = g->ho * g->wo;                                                             \
+    static void col2im_one_##SFX(const T *col, T *x, const geom *g, int64_t ld) {             \
         memset(x, 0, (size_t)(g->c * g->h * g->w) * sizeof(T));                               \
         for (int64_t ci = 0; ci < g->c; ++ci)                                                  \
             for (int64_t i = 0; i < g->kh; ++i)                                                \
                 for (int64_t j = 0; j < g->kw; ++j) {                                          \
-                    const T *row = col + ((ci * g->kh + i) * g->kw + j) * L;                   \
+                    const T *row = col + ((ci * g->kh + i) * g->kw + j) * ld;                   \
                     int64_t lo, hi, off = j * g->dw - g->pw;                                   \
                     ow_range(g, j, &lo, &hi);                                                  \
                     for (int64_t oh = 0; oh < g->ho; ++oh) {                                   \
@@ -119,7 +134,7 @@ static int conv_threads(int64_t macs, int64_t items) {
         if (x == NULL || cols == NULL) return TG_EINVAL;                                       \
         int nt = tg_threads_for_(n * per); (void)nt;                                          \
         _Pragma("omp parallel for num_threads(nt) if(nt > 1) schedule(static)")                \
-        for (int64_t b = 0; b < n; ++b) im2col_one_##SFX(x + b * c * h * w, cols + b * per, &g); \
+        for (int64_t b = 0; b < n; ++b) im2col_one_##SFX(x + b * c * h * w, cols + b * per, &g, g.ho * g.wo); \
         return TG_OK;                                                                          \
     }                                                                                          \
     int tg_col2im_##SFX(const T *cols, T *x, int64_t n, int64_t c, int64_t h, int64_t w,       \
@@ -133,8 +148,23 @@ static int conv_threads(int64_t macs, int64_t items) {
         if (x == NULL || cols == NULL) return TG_EINVAL;                                       \
         int nt = tg_threads_for_(n * per); (void)nt;                                          \
         _Pragma("omp parallel for num_threads(nt) if(nt > 1) schedule(static)")                \
-        for (int64_t b = 0; b < n; ++b) col2im_one_##SFX(cols + b * per, x + b * c * h * w, &g); \
+        for (int64_t b = 0; b < n; ++b) col2im_one_##SFX(cols + b * per, x + b * c * h * w, &g, g.ho * g.wo); \
         return TG_OK;                                                                          \
+    }                                                                                          \
+    /* gather samples [b0, b0 + m) of an (n, rows, L) array into a (rows, m L) block */        \
+    static void to_block_##SFX(const T *src, T *blk, int64_t b0, int64_t m, int64_t rows,      \
+                               int64_t L) {                                                    \
+        for (int64_t s = 0; s < m; ++s)                                                        \
+            for (int64_t r = 0; r < rows; ++r)                                                 \
+                memcpy(blk + r * m * L + s * L, src + ((b0 + s) * rows + r) * L,               \
+                       (size_t)L * sizeof(T));                                                 \
+    }                                                                                          \
+    static void from_block_##SFX(const T *blk, T *dst, int64_t b0, int64_t m, int64_t rows,    \
+                                 int64_t L) {                                                  \
+        for (int64_t s = 0; s < m; ++s)                                                        \
+            for (int64_t r = 0; r < rows; ++r)                                                 \
+                memcpy(dst + ((b0 + s) * rows + r) * L, blk + r * m * L + s * L,               \
+                       (size_t)L * sizeof(T));                                                 \
     }                                                                                          \
     int tg_conv2d_##SFX(const T *x, const T *wt, const T *bias, T *out, int64_t n, int64_t c,  \
                         int64_t h, int64_t w, int64_t co, int64_t kh, int64_t kw, int64_t sh,  \
@@ -147,33 +177,41 @@ static int conv_threads(int64_t macs, int64_t items) {
         if (n == 0 || co == 0) return TG_OK;                                                   \
         if (x == NULL || wt == NULL || out == NULL) return TG_EINVAL;                          \
         int64_t cog = co / groups, kg = (c / groups) * kh * kw, L = g.ho * g.wo;               \
-        /* a 1x1 kernel with stride 1 and no padding reads the image itself as the columns */  \
-        int direct = kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0;           \
-        int nt = conv_threads(n * co * L * kg, n), status = TG_OK; (void)nt;                  \
+        int direct = is_direct(&g);                                                            \
+        int64_t nb = block_samples(L, n, direct), nblk = (n + nb - 1) / nb;                    \
+        int nt = conv_threads(n * co * L * kg, nblk), status = TG_OK; (void)nt;                \
         _Pragma("omp parallel num_threads(nt) if(nt > 1)") {                                   \
-            T *col = direct ? NULL : (T *)malloc((size_t)(c * kh * kw * L + 1) * sizeof(T));   \
+            T *col = direct ? NULL : (T *)malloc((size_t)(c * kh * kw * nb * L) * sizeof(T));  \
+            T *tmp = nb > 1 ? (T *)malloc((size_t)(co * nb * L) * sizeof(T)) : NULL;           \
             _Pragma("omp for schedule(static)")                                                \
-            for (int64_t b = 0; b < n; ++b) {                                                  \
-                const T *src = x + b * c * h * w;                                              \
-                T *ob = out + b * co * L;                                                      \
+            for (int64_t blk = 0; blk < nblk; ++blk) {                                         \
+                int64_t b0 = blk * nb, m = n - b0 < nb ? n - b0 : nb, ld = m * L;              \
+                if ((!direct && col == NULL) || (nb > 1 && tmp == NULL)) {                     \
+                    _Pragma("omp atomic write") status = TG_ENOMEM;                            \
+                    continue;                                                                  \
+                }                                                                              \
+                const T *src = x + b0 * c * h * w;                                             \
                 if (!direct) {                                                                 \
-                    if (col == NULL) {                                                         \
-                        _Pragma("omp atomic write") status = TG_ENOMEM;                        \
-                        continue;                                                              \
-                    }                                                                          \
-                    im2col_one_##SFX(src, col, &g);                                            \
+                    for (int64_t s = 0; s < m; ++s)                                            \
+                        im2col_one_##SFX(x + (b0 + s) * c * h * w, col + s * L, &g, ld);       \
                     src = col;                                                                 \
                 }                                                                              \
+                T *dst = m > 1 ? tmp : out + b0 * co * L; /* one sample: straight to out */    \
                 for (int64_t gi = 0; gi < groups; ++gi) {                                      \
-                    int e = tg_gemm_##SFX(0, 0, cog, L, kg, wt + gi * cog * kg, kg,            \
-                                          src + gi * kg * L, L, ob + gi * cog * L, L, 0);      \
+                    int e = tg_gemm_##SFX(0, 0, cog, ld, kg, wt + gi * cog * kg, kg,           \
+                                          src + gi * kg * ld, ld, dst + gi * cog * ld, ld, 0); \
                     if (e) { _Pragma("omp atomic write") status = gemm_error(e); }             \
                 }                                                                              \
+                if (m > 1) from_block_##SFX(tmp, out, b0, m, co, L);                           \
                 if (bias != NULL)                                                              \
-                    for (int64_t o = 0; o < co; ++o)                                           \
-                        for (int64_t l = 0; l < L; ++l) ob[o * L + l] += bias[o];              \
+                    for (int64_t s = b0; s < b0 + m; ++s)                                      \
+                        for (int64_t o = 0; o < co; ++o) {                                     \
+                            T *row = out + (s * co + o) * L, bo = bias[o];                     \
+                            for (int64_t l = 0; l < L; ++l) row[l] += bo;                      \
+                        }                                                                      \
             }                                                                                  \
             free(col);                                                                         \
+            free(tmp);                                                                         \
         }                                                                                      \
         return status;                                                                         \
     }                                                                                          \
@@ -189,27 +227,37 @@ static int conv_threads(int64_t macs, int64_t items) {
         if (n == 0 || c * h * w == 0) return TG_OK;                                            \
         if (dx == NULL || (co > 0 && (gout == NULL || wt == NULL))) return TG_EINVAL;          \
         int64_t cog = co / groups, kg = (c / groups) * kh * kw, L = g.ho * g.wo;               \
-        int direct = kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0;           \
-        int nt = conv_threads(n * co * L * kg, n), status = TG_OK; (void)nt;                  \
+        int direct = is_direct(&g);                                                            \
+        int64_t nb = block_samples(L, n, direct), nblk = (n + nb - 1) / nb;                    \
+        int nt = conv_threads(n * co * L * kg, nblk), status = TG_OK; (void)nt;                \
         _Pragma("omp parallel num_threads(nt) if(nt > 1)") {                                   \
-            T *col = direct ? NULL : (T *)malloc((size_t)(c * kh * kw * L + 1) * sizeof(T));   \
+            T *col = direct ? NULL : (T *)malloc((size_t)(c * kh * kw * nb * L) * sizeof(T));  \
+            T *gblk = nb > 1 ? (T *)malloc((size_t)(co * nb * L + 1) * sizeof(T)) : NULL;      \
             _Pragma("omp for schedule(static)")                                                \
-            for (int64_t b = 0; b < n; ++b) {                                                  \
-                T *dxb = dx + b * c * h * w;                                                   \
-                T *dst = direct ? dxb : col;                                                   \
-                if (dst == NULL) {                                                             \
+            for (int64_t blk = 0; blk < nblk; ++blk) {                                         \
+                int64_t b0 = blk * nb, m = n - b0 < nb ? n - b0 : nb, ld = m * L;              \
+                if ((!direct && col == NULL) || (nb > 1 && gblk == NULL)) {                    \
                     _Pragma("omp atomic write") status = TG_ENOMEM;                            \
                     continue;                                                                  \
                 }                                                                              \
+                const T *gsrc = gout + b0 * co * L;                                            \
+                if (m > 1) {                                                                   \
+                    to_block_##SFX(gout, gblk, b0, m, co, L);                                  \
+                    gsrc = gblk;                                                               \
+                }                                                                              \
+                T *dst = direct ? dx + b0 * c * h * w : col;                                   \
                 for (int64_t gi = 0; gi < groups; ++gi) {                                      \
-                    int e = tg_gemm_##SFX(1, 0, kg, L, cog, wt + gi * cog * kg, kg,            \
-                                          gout + (b * co + gi * cog) * L, L,                   \
-                                          dst + gi * kg * L, L, 0);                            \
+                    int e = tg_gemm_##SFX(1, 0, kg, ld, cog, wt + gi * cog * kg, kg,           \
+                                          gsrc + gi * cog * ld, ld, dst + gi * kg * ld, ld,    \
+                                          0);                                                  \
                     if (e) { _Pragma("omp atomic write") status = gemm_error(e); }             \
                 }                                                                              \
-                if (!direct) col2im_one_##SFX(col, dxb, &g);                                   \
+                if (!direct)                                                                   \
+                    for (int64_t s = 0; s < m; ++s)                                            \
+                        col2im_one_##SFX(col + s * L, dx + (b0 + s) * c * h * w, &g, ld);      \
             }                                                                                  \
             free(col);                                                                         \
+            free(gblk);                                                                        \
         }                                                                                      \
         return status;                                                                         \
     }                                                                                          \
@@ -231,37 +279,46 @@ static int conv_threads(int64_t macs, int64_t items) {
             return TG_OK;                                                                      \
         }                                                                                      \
         if (x == NULL || gout == NULL) return TG_EINVAL;                                       \
-        int direct = kh == 1 && kw == 1 && sh == 1 && sw == 1 && ph == 0 && pw == 0;           \
+        int direct = is_direct(&g);                                                            \
+        int64_t nb = block_samples(L, n, direct);                                              \
         int64_t nch = n < WGRAD_CHUNKS ? n : WGRAD_CHUNKS;                                     \
         /* chunk 0 accumulates in dwt itself, the others in `part` */                          \
         T *part = nch > 1 ? (T *)malloc((size_t)((nch - 1) * wsize) * sizeof(T)) : NULL;       \
         if (nch > 1 && part == NULL) return TG_ENOMEM;                                         \
-        int nt = conv_threads(n * co * L * kg, nch), status = TG_OK; (void)nt;                \
+        int nt = conv_threads(n * co * L * kg, nch), status = TG_OK; (void)nt;                 \
         _Pragma("omp parallel num_threads(nt) if(nt > 1)") {                                   \
-            T *col = direct ? NULL : (T *)malloc((size_t)(c * kh * kw * L + 1) * sizeof(T));   \
+            T *col = direct ? NULL : (T *)malloc((size_t)(c * kh * kw * nb * L) * sizeof(T));  \
+            T *gblk = nb > 1 ? (T *)malloc((size_t)(co * nb * L + 1) * sizeof(T)) : NULL;      \
             _Pragma("omp for schedule(static)")                                                \
             for (int64_t ch = 0; ch < nch; ++ch) {                                             \
                 T *acc = ch == 0 ? dwt : part + (ch - 1) * wsize;                              \
-                int64_t b0 = ch * n / nch, b1 = (ch + 1) * n / nch;                            \
-                for (int64_t b = b0; b < b1; ++b) {                                            \
-                    const T *src = x + b * c * h * w;                                          \
+                int64_t c0 = ch * n / nch, c1 = (ch + 1) * n / nch;                            \
+                for (int64_t b0 = c0; b0 < c1; b0 += nb) {                                     \
+                    int64_t m = c1 - b0 < nb ? c1 - b0 : nb, ld = m * L;                       \
+                    if ((!direct && col == NULL) || (nb > 1 && gblk == NULL)) {                \
+                        _Pragma("omp atomic write") status = TG_ENOMEM;                        \
+                        break;                                                                 \
+                    }                                                                          \
+                    const T *src = x + b0 * c * h * w, *gsrc = gout + b0 * co * L;             \
                     if (!direct) {                                                             \
-                        if (col == NULL) {                                                     \
-                            _Pragma("omp atomic write") status = TG_ENOMEM;                    \
-                            break;                                                             \
-                        }                                                                      \
-                        im2col_one_##SFX(src, col, &g);                                        \
+                        for (int64_t s = 0; s < m; ++s)                                        \
+                            im2col_one_##SFX(x + (b0 + s) * c * h * w, col + s * L, &g, ld);   \
                         src = col;                                                             \
                     }                                                                          \
+                    if (m > 1) {                                                               \
+                        to_block_##SFX(gout, gblk, b0, m, co, L);                              \
+                        gsrc = gblk;                                                           \
+                    }                                                                          \
                     for (int64_t gi = 0; gi < groups; ++gi) {                                  \
-                        int e = tg_gemm_##SFX(0, 1, cog, kg, L, gout + (b * co + gi * cog) * L, \
-                                              L, src + gi * kg * L, L, acc + gi * cog * kg,    \
-                                              kg, b > b0);                                     \
+                        int e = tg_gemm_##SFX(0, 1, cog, kg, ld, gsrc + gi * cog * ld, ld,     \
+                                              src + gi * kg * ld, ld, acc + gi * cog * kg, kg, \
+                                              b0 > c0);                                        \
                         if (e) { _Pragma("omp atomic write") status = gemm_error(e); }         \
                     }                                                                          \
                 }                                                                              \
             }                                                                                  \
             free(col);                                                                         \
+            free(gblk);                                                                        \
         }                                                                                      \
         for (int64_t ch = 1; ch < nch; ++ch) { /* fixed order: deterministic */                \
             const T *p = part + (ch - 1) * wsize;                                              \

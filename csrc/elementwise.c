@@ -172,9 +172,9 @@ static int64_t count_elements(int ndim, const int64_t *shape) {
 
 /* Validate, coalesce and run the range function, in parallel above the size threshold. */
 #define DEFINE_RUN(T, SFX, TO, KIND, NOPS)                                                  \
-    static int KIND##_run_##SFX(KIND##_row_##SFX f, int ndim, const int64_t *shape,       \
-                                const T *a, const int64_t *as, const T *b,                 \
-                                const int64_t *bs, TO *out) {                              \
+    static int KIND##_run_##SFX(KIND##_row_##SFX f, int cost, int ndim,                   \
+                                const int64_t *shape, const T *a, const int64_t *as,       \
+                                const T *b, const int64_t *bs, TO *out) {                  \
         if (ndim < 0 || ndim > TG_MAX_NDIM) return TG_ENDIM;                               \
         if (ndim > 0 && (shape == NULL || as == NULL || (NOPS == 2 && bs == NULL)))        \
             return TG_EINVAL;                                                              \
@@ -190,7 +190,7 @@ static int64_t count_elements(int ndim, const int64_t *shape) {
             cshape[0] = 1;                                                                 \
             cst[0] = cst[TG_MAX_NDIM] = 0;                                                 \
         }                                                                                  \
-        int nt = tg_threads_for_(total);                                                   \
+        int nt = tg_threads_for_(total * cost);                                            \
         if (nt <= 1) {                                                                     \
             KIND##_range_##SFX(f, nd, cshape, cst, a, b, out, 0, total);                   \
             return TG_OK;                                                                  \
@@ -242,11 +242,23 @@ static const cmp_row_f64 cmp_table_f64[TG_CMP_COUNT] = {COMPARE_OPS(CMP_PTR_F64)
 
 /* --------------------------------------------------------------- public entry points */
 
+/* Work units per element of each unary op (internal.h): libm calls cost far more than
+   a memory-bound negation, so they get threads at smaller sizes. */
+static const int un_cost[TG_UN_COUNT] = {
+    [TG_UN_EXP] = TG_COST_LIBM, [TG_UN_LOG] = TG_COST_LIBM, [TG_UN_TANH] = TG_COST_LIBM,
+    [TG_UN_SIGMOID] = TG_COST_LIBM, [TG_UN_SIN] = TG_COST_LIBM, [TG_UN_COS] = TG_COST_LIBM,
+    [TG_UN_LOG1P] = TG_COST_LIBM, [TG_UN_EXPM1] = TG_COST_LIBM, [TG_UN_ERF] = TG_COST_LIBM,
+    [TG_UN_NEG] = TG_COST_ARITH, [TG_UN_SQRT] = TG_COST_ARITH, [TG_UN_ABS] = TG_COST_ARITH,
+    [TG_UN_SIGN] = TG_COST_ARITH, [TG_UN_RELU] = TG_COST_ARITH,
+    [TG_UN_RECIPROCAL] = TG_COST_ARITH, [TG_UN_SQUARE] = TG_COST_ARITH,
+    [TG_UN_RSQRT] = TG_COST_ARITH};
+
 #define DEFINE_ENTRIES(T, SFX)                                                              \
     int tg_unary_##SFX(int op, int ndim, const int64_t *shape, const T *x,                 \
                        const int64_t *xstrides, T *out) {                                  \
         if (op < 0 || op >= TG_UN_COUNT) return TG_EINVAL;                                 \
-        return un_run_##SFX(un_table_##SFX[op], ndim, shape, x, xstrides, NULL, NULL, out); \
+        return un_run_##SFX(un_table_##SFX[op], un_cost[op], ndim, shape, x, xstrides, NULL, NULL, \
+                             out);                                                       \
     }                                                                                      \
     int tg_unary_contig_##SFX(int op, int64_t n, const T *x, T *out) {                     \
         const int64_t one = 1;                                                             \
@@ -256,7 +268,8 @@ static const cmp_row_f64 cmp_table_f64[TG_CMP_COUNT] = {COMPARE_OPS(CMP_PTR_F64)
                         const int64_t *astrides, const T *b, const int64_t *bstrides,      \
                         T *out) {                                                          \
         if (op < 0 || op >= TG_BIN_COUNT) return TG_EINVAL;                                \
-        return bin_run_##SFX(bin_table_##SFX[op], ndim, shape, a, astrides, b, bstrides, out); \
+        return bin_run_##SFX(bin_table_##SFX[op], op == TG_BIN_POW ? TG_COST_LIBM : TG_COST_ARITH, \
+                              ndim, shape, a, astrides, b, bstrides, out);                \
     }                                                                                      \
     int tg_binary_contig_##SFX(int op, int64_t n, const T *a, const T *b, T *out) {        \
         const int64_t one = 1;                                                             \
@@ -266,7 +279,8 @@ static const cmp_row_f64 cmp_table_f64[TG_CMP_COUNT] = {COMPARE_OPS(CMP_PTR_F64)
                          const int64_t *astrides, const T *b, const int64_t *bstrides,     \
                          uint8_t *out) {                                                   \
         if (op < 0 || op >= TG_CMP_COUNT) return TG_EINVAL;                                \
-        return cmp_run_##SFX(cmp_table_##SFX[op], ndim, shape, a, astrides, b, bstrides, out); \
+        return cmp_run_##SFX(cmp_table_##SFX[op], TG_COST_ARITH, ndim, shape, a, astrides, b,   \
+                              bstrides, out);                                             \
     }
 
 DEFINE_ENTRIES(float, f32)

@@ -26,7 +26,10 @@
         for (int64_t x0 = 0; x0 < nx; x0 += w, dst += (int64_t)w * kc) {                      \
             int rows = nx - x0 < w ? (int)(nx - x0) : w;                                      \
             const T *s = src + x0 * sx;                                                       \
-            if (sx == 1) {                                                                    \
+            if (sx == 1 && rows == w) { /* the common case: whole rows, fixed length */       \
+                for (int64_t p = 0; p < kc; p++)                                              \
+                    for (int r = 0; r < w; r++) dst[p * w + r] = s[p * sp + r];               \
+            } else if (sx == 1) {                                                             \
                 for (int64_t p = 0; p < kc; p++) {                                            \
                     const T *sp_ = s + p * sp;                                                \
                     T *d = dst + p * w;                                                       \
@@ -52,7 +55,6 @@
         case 4: BODY(s, sx, sp, nx, kc, 4, d); break;                                         \
         case 6: BODY(s, sx, sp, nx, kc, 6, d); break;                                         \
         case 8: BODY(s, sx, sp, nx, kc, 8, d); break;                                         \
-        case 12: BODY(s, sx, sp, nx, kc, 12, d); break;                                       \
         case 16: BODY(s, sx, sp, nx, kc, 16, d); break;                                       \
         case 32: BODY(s, sx, sp, nx, kc, 32, d); break;                                       \
         default: BODY(s, sx, sp, nx, kc, w, d);                                               \

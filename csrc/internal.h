@@ -11,16 +11,42 @@
 
 #include "tg_core.h" /* the public API: constants and prototypes (valid C as well) */
 
-/* Threshold (in elements) below which a kernel stays on one thread: starting a parallel
-   region costs a few microseconds, which only pays off for arrays of this size or more. */
-#define TG_PAR_MIN 32768
+/* ---------------------------------------------------------------- when threads pay
+
+   Starting and joining an OpenMP team costs about 1 us with spinning workers and about
+   5 us with sleeping ones (OMP_WAIT_POLICY=passive, the package default, see
+   docs/threads.md) on an idle machine.  On a loaded machine (more runnable threads than
+   cores) it can cost a scheduler time slice, milliseconds: the join waits for the slowest
+   team member, and that one may not be running.  So a region must give every thread
+   enough work that the fork is noise: at least TG_PAR_GRAIN "work units".
+
+   One work unit is about one element of a streaming binary op (a + b: read two, write
+   one; ~0.4 ns on one core here).  TG_PAR_GRAIN units are therefore ~0.1 ms per thread.
+   Weigh other work with the TG_COST_* factors below: tg_threads_for_(n * TG_COST_LIBM)
+   for n scalar libm calls, tg_threads_for_(macs / TG_MACS_PER_UNIT) for a GEMM or a
+   convolution.  A kernel file uses these instead of its own size threshold, so the
+   policy is tuned in one place. */
+#define TG_PAR_GRAIN 262144
+#define TG_COST_ARITH 1      /* add, mul, relu, a copy: memory-bound, per element */
+#define TG_COST_VMATH 2      /* vectorised exp/log/tanh/sigmoid (vmath.c), per element */
+#define TG_COST_LIBM 16      /* one scalar libm call (sin, erf, pow, ...), per element */
+#define TG_MACS_PER_UNIT 8   /* multiply-adds of a GEMM/convolution worth one unit */
+#define TG_PAR_MIN (2 * TG_PAR_GRAIN) /* the smallest work that gets two threads */
 
 /* Number of threads a kernel may use (tg_set_num_threads, else OMP_NUM_THREADS/cores). */
 int tg_threads_(void);
 
-/* Threads to use for `work` elements: 1 below the threshold. */
+/* Threads for a region of `work` units: at most tg_threads_(), and at most one thread per
+   TG_PAR_GRAIN units (1 below 2 * TG_PAR_GRAIN).  Use it as
+       int nt = tg_threads_for_(work);
+       #pragma omp parallel num_threads(nt) if(nt > 1)  */
 static inline int tg_threads_for_(int64_t work) {
-    return work >= TG_PAR_MIN ? tg_threads_() : 1;
+    int nt = tg_threads_();
+    if (nt > 1 && work / TG_PAR_GRAIN < nt) {
+        int64_t cap = work / TG_PAR_GRAIN;
+        nt = cap < 1 ? 1 : (int)cap;
+    }
+    return nt;
 }
 
 /* Merge adjacent dimensions that every operand walks as one (stride[i] == stride[i+1] *

@@ -19,6 +19,8 @@
 #define RED_CHUNK 32768 /* elements per partial result of a long reduction */
 #define ROW_BLOCK 512   /* kept-dim block of the "rows" strategy (fits L1) */
 #define ROW_GROUP 128   /* the "rows" sum adds groups of this many rows pairwise-style */
+/* A reduction only reads: four elements cost about one work unit (internal.h). */
+#define RED_ELEMS_PER_UNIT 4
 
 /* Odometer over a coalesced index space: the current offset into x is `off`. */
 typedef struct {
@@ -248,7 +250,7 @@ static void sort_dims(int nd, int64_t *shape, int64_t *st) {
         int nr = tg_coalesce_(nred, 1, sshape, &ssp, rshape, rst);                         \
         if (nk == 0) { nk = 1; kshape[0] = 1; kst[0] = 0; }                                \
         if (nr == 0) { nr = 1; rshape[0] = 1; rst[0] = 0; }                                \
-        int nt = tg_threads_for_(K * R);                                                   \
+        int nt = tg_threads_for_(K * R / RED_ELEMS_PER_UNIT);                                                 \
         int64_t n = kshape[nk - 1];                                                        \
         if (kst[nk - 1] == 1 && rst[nr - 1] != 1 && n >= 8 && R > 1) {                     \
             int64_t nb = (n + ROW_BLOCK - 1) / ROW_BLOCK, units = (K / n) * nb;            \

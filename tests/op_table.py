@@ -236,9 +236,12 @@ CASES = [
         x, None, None, w, b, training=True), [(4, 3, 2), (3,), (3,)]),
     OpCase("nn_mse_loss", lambda x, y: tg.nn.functional.mse_loss(x, y),
            shapes(max_dims=3, max_side=4).map(lambda s: [s, s])),
-    OpCase("nn_huber_loss", lambda x, y: tg.nn.functional.huber_loss(x, y, reduction="none"),
+    # delta/beta are odd numbers on purpose: at |x - y| == delta the second derivative jumps
+    # (a kink for gradgradcheck), and hypothesis likes round values such as x = 0, y = 0.5.
+    OpCase("nn_huber_loss", lambda x, y: tg.nn.functional.huber_loss(x, y, reduction="none",
+                                                                     delta=0.7317),
            shapes(max_dims=3, max_side=4).map(lambda s: [s, s])),
-    OpCase("nn_smooth_l1_loss", lambda x, y: tg.nn.functional.smooth_l1_loss(x, y, beta=0.5),
+    OpCase("nn_smooth_l1_loss", lambda x, y: tg.nn.functional.smooth_l1_loss(x, y, beta=0.6183),
            shapes(max_dims=3, max_side=4).map(lambda s: [s, s])),
     OpCase("nn_bce", lambda p, y: tg.nn.functional.binary_cross_entropy(p, y, reduction="sum"),
            shapes(max_dims=2, max_side=4).map(lambda s: [s, s]), low=0.05, high=0.95),

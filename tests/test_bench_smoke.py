@@ -21,7 +21,7 @@ def test_smallest_workload_runs_and_writes_reports(tmp_path):
     cs = res["contenders"]
     assert "numpy" in cs and any(name.startswith("tg-") for name in cs)
     for m in cs.values():
-        assert m["median_s"] > 0 and len(m["block_medians_s"]) == 1
+        assert m["median_s"] > 0 and len(m["block_values_s"]) == 1
     assert json.loads(out.read_text())["schema"] == "tinygrad_edu.bench/1"
     md = (tmp_path / "r.md").read_text()
     assert "x*y forward only" in md and "## Machine" in md
@@ -47,6 +47,18 @@ def test_block_timer_alternates_and_discards_warmup():
     # after calibration (4 calls each), blocks of 4 alternate and the first mover rotates
     timed = order[8:]
     assert timed == ["a"] * 4 + ["b"] * 4 + ["b"] * 4 + ["a"] * 4
+    for m in ms.values():  # two kept samples per block (the first two are warm-up)
+        assert [len(k) for k in m.kept] == [2, 2] and m.best <= m.median
+
+
+def test_block_value_statistic():
+    from tinygrad_edu.bench.timing import Measurement
+
+    kept = [[3.0, 1.0, 2.0], [5.0, 4.0, 6.0], [9.0, 7.0, 8.0]]
+    med, low = Measurement("x", kept, 1, 6), Measurement("x", kept, 1, 6, stat="min")
+    assert med.blocks == [2.0, 5.0, 8.0] and med.median == 5.0 and med.best == 1.0
+    assert low.blocks == [1.0, 4.0, 7.0] and low.median == 4.0
+    assert abs(med.spread - 0.6) < 1e-12  # (8 - 2) / (2 * 5)
 
 
 def _fake_run(threads, ours, torch_time, identical=True):

@@ -11,8 +11,14 @@ from hypothesis import strategies as st
 
 import tinygrad_edu as tg
 from tinygrad_edu.backend import numpy as npb
-from tinygrad_edu.ops.conv import (adaptive_avg_pool2d, avg_pool2d, conv1d, conv2d,
-                                   global_avg_pool2d, max_pool2d)
+from tinygrad_edu.ops.conv import (
+    adaptive_avg_pool2d,
+    avg_pool2d,
+    conv1d,
+    conv2d,
+    global_avg_pool2d,
+    max_pool2d,
+)
 from tinygrad_edu.testing import distinct_arrays
 
 BACKENDS = tg.backend.available()
@@ -41,7 +47,7 @@ def _pair(v):
 def conv2d_naive(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     """The definition, one output element at a time."""
     (sh, sw), (ph, pw), (dh, dw) = _pair(stride), _pair(padding), _pair(dilation)
-    n, c, h, wd = x.shape
+    n, _c, h, wd = x.shape
     co, cg, kh, kw = w.shape
     ho = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
     wo = (wd + 2 * pw - dw * (kw - 1) - 1) // sw + 1
@@ -166,7 +172,7 @@ def test_conv2d_gradients_and_second_derivatives(each_backend, case):
     x = tg.Tensor(rng.standard_normal(xs), requires_grad=True)
     w = tg.Tensor(rng.standard_normal(ws), requires_grad=True)
     b = tg.Tensor(rng.standard_normal(ws[0]), requires_grad=True)
-    kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    kw = {"stride": stride, "padding": padding, "dilation": dilation, "groups": groups}
     assert tg.gradcheck(lambda a, c, d: conv2d(a, c, d, **kw), [x, w, b])
     cw = tg.Tensor(rng.standard_normal(conv2d(x, w, **kw).shape))
 
@@ -300,7 +306,7 @@ def test_bad_geometry_raises_clear_errors():
 
 
 def _tol(dtype):
-    return dict(rtol=2e-5, atol=2e-5) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
+    return {"rtol": 2e-5, "atol": 2e-5} if dtype == np.float32 else {"rtol": 1e-10, "atol": 1e-12}
 
 
 @st.composite
@@ -344,6 +350,29 @@ def test_c_conv_kernels_match_numpy(dtype, geo, seed):
                                **_tol(dtype))
 
 
+@pytest.mark.skipif(not HAVE_C, reason="C backend not built")
+@pytest.mark.parametrize("xs,ws,stride,padding,groups", [
+    ((13, 4, 6, 5), (6, 2, 3, 2), 1, (1, 0), 2),  # several samples per GEMM block
+    ((37, 3, 9, 9), (4, 3, 3, 3), 2, 1, 1),  # weight-gradient chunks of unequal length
+    ((9, 4, 3, 3), (8, 4, 1, 1), 1, 0, 1),  # 1x1: the image is the column matrix
+    ((3, 2, 40, 30), (3, 2, 3, 3), 1, 1, 1),  # one sample per GEMM (long columns)
+])
+def test_c_conv_many_samples_match_numpy(xs, ws, stride, padding, groups):
+    rng = np.random.default_rng(9)
+    x, w = rng.standard_normal(xs), rng.standard_normal(ws)
+    b = rng.standard_normal(ws[0])
+    s, p, d = _pair(stride), _pair(padding), (1, 1)
+    out = npb.conv2d_forward(x, w, b, s, p, d, groups)
+    np.testing.assert_allclose(cb.conv2d_forward(x, w, b, s, p, d, groups), out, **_tol(np.float64))
+    g = rng.standard_normal(out.shape)
+    np.testing.assert_allclose(cb.conv2d_backward_input(g, w, xs, s, p, d, groups),
+                               npb.conv2d_backward_input(g, w, xs, s, p, d, groups),
+                               **_tol(np.float64))
+    np.testing.assert_allclose(cb.conv2d_backward_weight(x, g, ws, s, p, d, groups),
+                               npb.conv2d_backward_weight(x, g, ws, s, p, d, groups),
+                               **_tol(np.float64))
+
+
 @st.composite
 def pool_geometry(draw):
     k = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
@@ -383,3 +412,26 @@ def test_c_max_pool_ties_and_nan_follow_the_reference():
         assert idx.item() == 0  # ties: the first maximum in row-major order
     with pytest.raises(ValueError, match="max_pool2d_backward: an index is outside"):
         cb.max_pool2d_backward(np.ones((1, 1, 1, 1)), np.array([[[[9]]]]), (1, 1, 2, 2))
+
+
+@pytest.mark.skipif(not HAVE_C, reason="C backend not built")
+def test_c_results_do_not_depend_on_the_thread_count():
+    rng = np.random.default_rng(10)
+    x, w = rng.standard_normal((16, 4, 12, 12)), rng.standard_normal((6, 4, 3, 3))
+    g = rng.standard_normal((16, 6, 10, 10))
+    geo = ((1, 1), (0, 0), (1, 1), 1)
+    before = cb.get_num_threads()
+    results = []
+    try:
+        for nt in (1, 2, 3):
+            cb.set_num_threads(nt)
+            results.append((cb.conv2d_forward(x, w, None, *geo),
+                            cb.conv2d_backward_input(g, w, x.shape, *geo),
+                            cb.conv2d_backward_weight(x, g, w.shape, *geo),
+                            cb.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))[0],
+                            cb.softmax(x.reshape(64, -1), -1)))
+    finally:
+        cb.set_num_threads(before)
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            np.testing.assert_array_equal(a, b)  # bit-identical

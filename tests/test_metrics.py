@@ -6,8 +6,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import tinygrad_edu as tg
-from tinygrad_edu.metrics import (accuracy, classification_report, confusion_matrix,
-                                  precision_recall_f1, to_labels)
+from tinygrad_edu.metrics import (
+    accuracy,
+    classification_report,
+    confusion_matrix,
+    precision_recall_f1,
+    to_labels,
+)
 
 # 7 samples, 3 classes. By hand:
 #   confusion rows (true) x cols (pred): [[1, 1, 0], [0, 2, 0], [1, 0, 2]]

@@ -16,14 +16,15 @@ IDS = [c.name for c in CASES]
 
 def _inputs(data, case, dtype=np.float64):
     shape_list = case.shapes if isinstance(case.shapes, list) else data.draw(case.shapes)
-    out = []
-    for shp in shape_list:
-        if case.distinct:
-            a = data.draw(distinct_arrays(shp, low=case.low, high=case.high))
-        else:
-            a = data.draw(arrays(shp, low=case.low, high=case.high, away_from=case.away_from))
-        out.append(a.astype(dtype))
-    return out
+    if case.distinct:
+        # NOTE: distinct across all inputs, not only within each: maximum(x, y) with x == y
+        # is a tie too. Draw one pool of distinct values and deal it out.
+        sizes = [int(np.prod(s)) for s in shape_list]
+        pool = data.draw(distinct_arrays((sum(sizes),), low=case.low, high=case.high))
+        parts = np.split(pool, np.cumsum(sizes)[:-1])
+        return [p.reshape(s).astype(dtype) for p, s in zip(parts, shape_list)]
+    return [data.draw(arrays(shp, low=case.low, high=case.high, away_from=case.away_from))
+            .astype(dtype) for shp in shape_list]
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)

@@ -129,6 +129,13 @@ def test_non_contiguous_grad_is_accepted():
         np.testing.assert_array_equal(a, b)
 
 
+def test_gradient_aliasing_the_parameter():
+    for module in (c, ref):
+        p = np.arange(5.0)
+        module.sgd_step(p, p, None, 0.5, 0.0, 0.0, False, 0.0, False, False)
+        np.testing.assert_array_equal(p, np.arange(5.0) * 0.5)
+
+
 @pytest.mark.parametrize("module", [c, ref], ids=["c", "numpy"])
 def test_bad_arrays_raise_the_same_errors(module):
     p = np.zeros((4, 3), np.float32)

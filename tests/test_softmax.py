@@ -194,7 +194,7 @@ def test_cross_entropy_class_indices_matches_formula(each_backend, shape, weight
     elif t == ignore_index:  # one unbatched target: keep it counted
         t = np.array((ignore_index + 1) % c)
     w = rng.uniform(0.5, 2.0, c) if weight else None
-    kw = dict(weight=w, ignore_index=ignore_index, label_smoothing=eps, reduction=reduction)
+    kw = {"weight": w, "ignore_index": ignore_index, "label_smoothing": eps, "reduction": reduction}
     out = cross_entropy(tg.Tensor(x), t, **kw)
     ref = _ce_ref(x, t, w, ignore_index, eps, reduction)
     assert out.shape == np.shape(ref)
@@ -218,7 +218,7 @@ def test_cross_entropy_probability_targets(each_backend, shape, weight, eps, red
     y = rng.uniform(0.1, 1.0, shape)
     y /= y.sum(axis=1 if len(shape) >= 2 else 0, keepdims=True)
     w = rng.uniform(0.5, 2.0, c) if weight else None
-    kw = dict(weight=w, label_smoothing=eps, reduction=reduction)
+    kw = {"weight": w, "label_smoothing": eps, "reduction": reduction}
     out = cross_entropy(tg.Tensor(x), tg.Tensor(y), **kw)
     np.testing.assert_allclose(out.data, _ce_ref(x, y, w, eps=eps, reduction=reduction),
                                rtol=1e-10, atol=1e-12)
@@ -227,7 +227,7 @@ def test_cross_entropy_probability_targets(each_backend, shape, weight, eps, red
                         [tg.Tensor(x, requires_grad=True), tg.Tensor(y, requires_grad=True)])
 
 
-def test_cross_entropy_huge_logits_are_exact():
+def test_cross_entropy_huge_logits_are_exact(each_backend):
     x = np.array([[1e4, -1e4, 0.0], [-1e4, 1e4, 1e4 - 2.0]], np.float32)
     t = np.array([1, 2])
     out = cross_entropy(tg.Tensor(x), t, reduction="none").data
@@ -253,7 +253,7 @@ def test_nll_loss_matches_formula_and_cross_entropy(each_backend):
         if reduction == "none":
             np.testing.assert_allclose(got, direct, rtol=1e-12)
         xt = tg.Tensor(x, requires_grad=True)
-        assert tg.gradcheck(lambda a: nll_loss(log_softmax(a, 1), t, w, reduction=reduction), [xt])
+        assert tg.gradcheck(lambda a, r=reduction: nll_loss(log_softmax(a, 1), t, w, reduction=r), [xt])
     x3 = tg.Tensor(rng.standard_normal((2, 3, 2)), requires_grad=True)
     t3 = np.array([[0, 2], [1, 1]])
     assert tg.gradcheck(lambda a: nll_loss(a, t3, reduction="sum"), [x3])
@@ -310,7 +310,7 @@ def test_mean_over_nothing_warns_instead_of_silent_nan(each_backend, fn):
 
 
 def _tol(dtype):
-    return dict(rtol=2e-5, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
+    return {"rtol": 2e-5, "atol": 1e-5} if dtype == np.float32 else {"rtol": 1e-10, "atol": 1e-12}
 
 
 @pytest.mark.skipif(not HAVE_C, reason="C backend not built")
@@ -360,3 +360,11 @@ def test_c_cross_entropy_kernel_refuses_out_of_range_targets():
         cb.cross_entropy_forward(x, np.array([0, 4, 1]), None, -100, 0.0)
     with pytest.raises(TypeError, match="same dtype"):
         cb.softmax_backward(x, x.astype(np.float64), -1)
+
+
+def test_tensor_methods_and_dtypes(each_backend):
+    x = tg.Tensor(np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0]], np.float32))
+    np.testing.assert_allclose(x.softmax().data, softmax(x, -1).data)
+    np.testing.assert_allclose(x.log_softmax(0).data, log_softmax(x, 0).data)
+    assert x.softmax().dtype == np.float32 and x.double().softmax().dtype == np.float64
+    assert cross_entropy(x, [2, 0]).dtype == np.float32

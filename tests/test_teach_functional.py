@@ -153,3 +153,14 @@ def test_functional_is_reachable_as_autograd_attribute():
     import tinygrad_edu.autograd.functional as F
 
     assert tg.autograd.functional is F and F.hessian is hessian
+
+
+def test_jacobian_and_hessian_with_create_graph_stay_differentiable():
+    x = tg.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    H = hessian(lambda a: (a ** 4).sum(), x, create_graph=True)  # diag(12 x^2)
+    np.testing.assert_allclose(H.data, np.diag(12 * x.data ** 2))
+    (g,) = autograd.grad(H.sum(), [x])
+    np.testing.assert_allclose(g.data, 24 * x.data)
+    J = jacobian(lambda a: a * a * a, x, create_graph=True)  # diag(3 x^2)
+    (g,) = autograd.grad(J.sum(), [x])
+    np.testing.assert_allclose(g.data, 6 * x.data)

@@ -23,12 +23,7 @@ from op_table import CASES
 # Rows whose double backward is known to be wrong at some sampled points, reported to their
 # owners (issue 7 report). They are checked at a generic point (must pass) and at the bad point
 # (xfail, strict: once the op is fixed the XPASS fails, so remove the entry then).
-KNOWN_ISSUES = {
-    "nn_huber_loss": "written via |d|: 0.5 q^2 with q = min(|d|, delta) has second derivative "
-                     "sign(d)^2 = 0 at d = x - y = 0 instead of 1",
-    "nn_smooth_l1_loss": "same formula as huber_loss: second derivative 0 instead of 1/beta "
-                         "at x == y",
-}
+KNOWN_ISSUES = {}  # none open at the moment
 IDS = [c.name for c in CASES]
 BY_NAME = {c.name: c for c in CASES}
 

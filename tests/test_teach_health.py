@@ -60,6 +60,11 @@ def test_vanishing_gradients_in_a_deep_sigmoid_stack_are_reported_with_advice():
     assert ("vanishing", "layer0") in kinds
     msg = [i.message for i in mon.issues if i.kind == "vanishing"][0]
     assert "ReLU" in msg and "init" in msg
+    # the first layers barely move, but the advice is not "raise the learning rate"
+    _sgd(model, 0.1)
+    mon.after_step()
+    assert not [i for i in mon.issues if i.kind == "lr_low"]
+    assert any(i.kind == "vanishing" and "update/weight" in i.message for i in mon.issues)
 
 
 def test_exploding_gradients_are_reported_with_clipping_advice():
@@ -163,3 +168,23 @@ def test_forward_hooks_on_activation_modules_when_nn_is_available():
     mon.remove_hooks()
     model(tg.Tensor(np.ones((2, 4), dtype=np.float32)))
     assert len(list(mon.activations.values())[0]) == 1
+
+
+def test_monitor_as_a_fit_callback():
+    train = pytest.importorskip("tinygrad_edu.train")
+    nn = pytest.importorskip("tinygrad_edu.nn")
+    optim = pytest.importorskip("tinygrad_edu.optim")
+    data = pytest.importorskip("tinygrad_edu.data")
+    tg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1))
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((64, 3)).astype(np.float32)
+    y = (X @ np.array([[1.0], [-1.0], [0.5]])).astype(np.float32)
+    loader = data.DataLoader(data.TensorDataset(X, y), batch_size=16, shuffle=True, seed=0)
+    mon = GradientMonitor(model, warn=False)
+    mon.watch_activations(model)
+    train.fit(model, nn.MSELoss(), optim.SGD(model.parameters(), lr=0.05), loader, epochs=2,
+              callbacks=[mon], verbose=False)
+    assert mon.step == 8 and len(mon.epochs) == 2  # 4 batches per epoch
+    assert len(mon.update_ratios["0"]) == 7 and all(r > 0 for r in mon.update_ratios["0"])
+    assert list(mon.activations) == ["1 (tanh)"]

@@ -9,8 +9,17 @@ import pytest
 from tinygrad_edu.data import load_digits
 from tinygrad_edu.models import build_model
 from tinygrad_edu.train import NonFiniteLossError
-from tinygrad_edu.tune import (OPTUNA_HINT, SearchResult, bayesian_search, classifier_objective,
-                               grid_search, loguniform, randint, random_search, uniform)
+from tinygrad_edu.tune import (
+    OPTUNA_HINT,
+    SearchResult,
+    bayesian_search,
+    classifier_objective,
+    grid_search,
+    loguniform,
+    randint,
+    random_search,
+    uniform,
+)
 
 X = np.arange(200, dtype=np.float32).reshape(100, 2)
 Y = np.arange(100) % 4  # 4 classes, 25 each

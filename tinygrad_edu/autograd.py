@@ -251,15 +251,17 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                     entry[1] = _accumulate(entry[1], pg)
     finally:
         _grad_enabled = prev_mode
+    for entry in leaf_grads.values():
+        leaf = entry[0]
+        if leaf._hooks:
+            for hook in leaf._hooks:
+                r = hook(entry[1])
+                entry[1] = entry[1] if r is None else r
     if inputs is not None:
         return [leaf_grads[id(t)][1] if t._ctx is None and id(t) in leaf_grads
                 else captured.get(t._ctx) for t in inputs]
     seen = set()
     for leaf, g in leaf_grads.values():
-        if leaf._hooks:
-            for hook in leaf._hooks:
-                r = hook(g)
-                g = g if r is None else r
         if not create_graph:
             # NOTE: a .grad must own its memory: one gradient Tensor may reach two leaves
             # (x + y), and an expand's gradient is a read-only broadcast view.

@@ -28,8 +28,13 @@ import math
 
 import numpy as np
 
-__all__ = ["Callback", "EarlyStopping", "ModelCheckpoint", "LRSchedulerCallback",
-           "resolve_mode"]
+__all__ = [
+    "Callback",
+    "EarlyStopping",
+    "LRSchedulerCallback",
+    "ModelCheckpoint",
+    "resolve_mode",
+]
 
 _MAX_WORDS = ("acc", "f1", "precision", "recall", "score", "auc")
 

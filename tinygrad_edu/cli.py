@@ -15,14 +15,13 @@ directory (``--out``, default ``runs/digits-<model>``) gets ``model.npz`` (the b
 """
 
 import argparse
-import json
 import os
 import sys
 import time
 
-__all__ = ["main", "build_parser", "DEFAULTS"]
+__all__ = ["DEFAULTS", "build_parser", "main"]
 
-from .quickstart import DEFAULTS, SPLIT  # noqa: E402  (the tuned defaults live there)
+from .quickstart import DEFAULTS, SPLIT
 
 
 def _positive_int(text):
@@ -111,9 +110,9 @@ def build_parser():
 
     sub.add_parser("info", help="version, backends, SIMD level, threads, compiler")
 
-    b = sub.add_parser("bench", help="run the benchmark suite (options are passed on)",
-                       add_help=False)
-    b.add_argument("bench_args", nargs=argparse.REMAINDER)
+    b = sub.add_parser("bench", help="run the benchmark suite (options are passed on; "
+                       "tinygrad-edu bench --help lists them)", add_help=False)
+    b.add_argument("bench_args", nargs=argparse.REMAINDER)  # (main() hands these on directly)
 
     u = sub.add_parser("tune", help="a small hyperparameter search on the digits",
                        description="Search lr (log-uniform) and hidden size on the training "
@@ -129,17 +128,17 @@ def build_parser():
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["bench"]:  # every option goes on, in order, to the suite's own parser
+        return run_bench(argv[1:])
     parser = build_parser()
-    # bench passes every option on to the suite's own parser; other commands are strict
-    args, extra = parser.parse_known_args(argv)
-    if extra and args.command != "bench":
-        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    args = parser.parse_args(argv)
     if args.command == "train":
         return run_train(args, parser)
     if args.command == "info":
         return run_info()
     if args.command == "bench":
-        return run_bench(args.bench_args + extra)
+        return run_bench(args.bench_args)
     return run_tune(args)
 
 
@@ -225,8 +224,8 @@ def run_info(out=None):
         level = c.simd_level()
         simd = {0: "generic C", 2: "AVX2+FMA"}.get(level, f"level {level}")
         lines += [f"SIMD path: {simd} (level {level})",
-                  f"threads: {c.get_num_threads()} (OMP_NUM_THREADS="
-                  f"{os.environ.get('OMP_NUM_THREADS', 'unset')})",
+                  (f"threads: {c.get_num_threads()} (OMP_NUM_THREADS="
+                   f"{os.environ.get('OMP_NUM_THREADS', 'unset')})"),
                   f"build: {c.build_info()}"]
     lines.append(f"cores: {os.cpu_count()}")
     lines.append("optional: " + ", ".join(f"{m} {_yes(m)}"
@@ -260,8 +259,14 @@ def run_tune(args):
     from . import manual_seed
     from .data import load_digits, train_val_test_split
     from .models import build_model
-    from .tune import (OPTUNA_HINT, bayesian_search, classifier_objective, grid_search,
-                       loguniform, random_search)
+    from .tune import (
+        OPTUNA_HINT,
+        bayesian_search,
+        classifier_objective,
+        grid_search,
+        loguniform,
+        random_search,
+    )
 
     start = time.perf_counter()
     manual_seed(args.seed)
@@ -274,8 +279,8 @@ def run_tune(args):
                                      epochs=args.epochs, batch_size=d["batch_size"],
                                      optimizer=d["optimizer"], lr=d["lr"])
     hidden = [32, 64, 128] if args.model == "mlp" else [32, 64]
-    common = dict(cv=args.cv or None, val_fraction=SPLIT[1] / (1 - SPLIT[2]), mode="max",
-                  seed=args.seed, verbose=not args.quiet)
+    common = {"cv": args.cv or None, "val_fraction": SPLIT[1] / (1 - SPLIT[2]), "mode": "max",
+              "seed": args.seed, "verbose": not args.quiet}
     if args.method == "grid":
         space = {"lr": [1e-3, 3e-3, 1e-2], "hidden": hidden}
         result = grid_search(objective, space, X_dev, y_dev, **common)

@@ -19,8 +19,13 @@ is defined as 0 here, as scikit-learn does by default.
 
 import numpy as np
 
-__all__ = ["accuracy", "confusion_matrix", "precision_recall_f1", "classification_report",
-           "to_labels"]
+__all__ = [
+    "accuracy",
+    "classification_report",
+    "confusion_matrix",
+    "precision_recall_f1",
+    "to_labels",
+]
 
 
 def _array(x, who, what):

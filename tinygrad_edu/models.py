@@ -13,8 +13,15 @@ input shape. Both output raw scores (logits): pair them with ``nn.CrossEntropyLo
 
 from . import nn
 
-__all__ = ["build_model", "mlp", "cnn", "MODELS", "INPUT_SHAPES", "OPTIMIZERS",
-           "make_optimizer"]
+__all__ = [
+    "INPUT_SHAPES",
+    "MODELS",
+    "OPTIMIZERS",
+    "build_model",
+    "cnn",
+    "make_optimizer",
+    "mlp",
+]
 
 
 def _positive(value, name, who):

@@ -17,7 +17,7 @@ falls is over-fitting (stop early, regularise, get more data).
 
 import warnings
 
-__all__ = ["plot_history", "format_history", "matplotlib_available", "PLOT_HINT"]
+__all__ = ["PLOT_HINT", "format_history", "matplotlib_available", "plot_history"]
 
 PLOT_HINT = ("matplotlib is not installed, so no PNG was drawn; install the plot extra "
              "(pip install 'tinygrad-edu[plot]') or read the numbers from the history")

@@ -17,7 +17,7 @@ import os
 import sys
 import time
 
-__all__ = ["progress", "PlainBar", "tqdm_available"]
+__all__ = ["PlainBar", "progress", "tqdm_available"]
 
 
 def tqdm_available():
@@ -91,7 +91,7 @@ class PlainBar:
         head = f"{self.desc}: " if self.desc else ""
         if self.total:
             frac = min(1.0, self.n / self.total)
-            filled = int(round(frac * self.width))
+            filled = round(frac * self.width)
             bar = "#" * filled + "-" * (self.width - filled)
             body = f"{frac * 100:3.0f}% |{bar}| {self.n}/{self.total}"
         else:

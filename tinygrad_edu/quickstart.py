@@ -23,7 +23,7 @@ import time
 
 import numpy as np
 
-__all__ = ["train_digits", "check_writable", "DEFAULTS", "SPLIT"]
+__all__ = ["DEFAULTS", "SPLIT", "check_writable", "train_digits"]
 
 # Tuned defaults per model (measurements in the issue-5 closing note).
 DEFAULTS = {
@@ -61,7 +61,13 @@ def train_digits(model="mlp", epochs=None, lr=None, optimizer=None, batch_size=N
     ``NonFiniteLossError`` (the best weights saved so far stay in ``out/model.npz``).
     """
     from . import manual_seed, nn
-    from .data import DataLoader, StandardScaler, TensorDataset, load_digits, train_val_test_split
+    from .data import (
+        DataLoader,
+        StandardScaler,
+        TensorDataset,
+        load_digits,
+        train_val_test_split,
+    )
     from .models import build_model, make_optimizer
     from .plot import PLOT_HINT, matplotlib_available, plot_history
     from .serialization import save
@@ -122,7 +128,7 @@ def train_digits(model="mlp", epochs=None, lr=None, optimizer=None, batch_size=N
                                                 patience=patience, clip_grad_norm=clip_grad_norm),
               "split": {"train": len(y_tr), "val": len(y_va), "test": len(y_te)},
               "test_accuracy": test["accuracy"], "test_loss": test["loss"],
-              "test_correct": int(round(test["accuracy"] * len(y_te))),
+              "test_correct": round(test["accuracy"] * len(y_te)),
               "epochs_run": len(history), "best_epoch": stopper.best_epoch,
               "best_val_loss": stopper.best,
               "scaler": {k: np.asarray(v).tolist() for k, v in scaler.state_dict().items()}}

@@ -37,14 +37,30 @@ import numpy as np
 
 from . import _rng
 from .autograd import no_grad
-from .callbacks import (Callback, EarlyStopping, LRSchedulerCallback, ModelCheckpoint,
-                        resolve_mode)
+from .callbacks import (
+    Callback,
+    EarlyStopping,
+    LRSchedulerCallback,
+    ModelCheckpoint,
+    resolve_mode,
+)
 from .progress import progress
 from .tensor import Tensor
 
-__all__ = ["fit", "Trainer", "History", "evaluate", "predict", "NonFiniteLossError",
-           "Callback", "EarlyStopping", "ModelCheckpoint", "LRSchedulerCallback",
-           "resolve_mode", "CHECKPOINT_FORMAT"]
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "Callback",
+    "EarlyStopping",
+    "History",
+    "LRSchedulerCallback",
+    "ModelCheckpoint",
+    "NonFiniteLossError",
+    "Trainer",
+    "evaluate",
+    "fit",
+    "predict",
+    "resolve_mode",
+]
 
 CHECKPOINT_FORMAT = "tinygrad_edu.train/1"
 

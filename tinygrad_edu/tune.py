@@ -30,10 +30,25 @@ import time
 import numpy as np
 
 from . import _rng
-from .data import DataLoader, StandardScaler, TensorDataset, cross_validate, train_val_test_split
+from .data import (
+    DataLoader,
+    StandardScaler,
+    TensorDataset,
+    cross_validate,
+    train_val_test_split,
+)
 
-__all__ = ["grid_search", "random_search", "bayesian_search", "loguniform", "uniform",
-           "randint", "SearchResult", "classifier_objective", "OPTUNA_HINT"]
+__all__ = [
+    "OPTUNA_HINT",
+    "SearchResult",
+    "bayesian_search",
+    "classifier_objective",
+    "grid_search",
+    "loguniform",
+    "randint",
+    "random_search",
+    "uniform",
+]
 
 OPTUNA_HINT = ("bayesian_search needs Optuna, which is not installed: pip install "
                "'tinygrad-edu[tune]' (or pip install optuna); grid_search and random_search "
@@ -41,7 +56,7 @@ OPTUNA_HINT = ("bayesian_search needs Optuna, which is not installed: pip instal
 
 
 class _Dist:
-    __slots__ = ("kind", "low", "high")
+    __slots__ = ("high", "kind", "low")
 
     def __init__(self, kind, low, high):
         if kind == "int":

@@ -129,9 +129,10 @@ def main():
                     fns = make_calls(ffi, lib, dt, m, n, k, ta, tb, rng)
                     (tn, _, _), (to, lo, hi) = measure(fns, args.rounds, args.calls)
                     gf = 2.0 * m * n * k / 1e9
-                    r = dict(workload=label, m=m, n=n, k=k, trans_a=ta, trans_b=tb, dtype=dtn,
-                             threads=nt, numpy_s=tn, ours_s=to, numpy_gflops=gf / tn,
-                             ours_gflops=gf / to, ratio=tn / to)
+                    r = {"workload": label, "m": m, "n": n, "k": k, "trans_a": ta,
+                         "trans_b": tb, "dtype": dtn, "threads": nt, "numpy_s": tn,
+                         "ours_s": to, "numpy_gflops": gf / tn, "ours_gflops": gf / to,
+                         "ratio": tn / to}
                     results.append(r)
                     print(f"{label:32} {dtn:8} {nt:3d} {gf / tn:11.1f} {gf / to:10.1f} "
                           f"{tn / to:6.2f}  {lo * 1e3:.3f}-{hi * 1e3:.3f}", flush=True)

@@ -14,7 +14,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_gemm import PATHS, load, make_calls, measure  # noqa: E402
+from bench_gemm import PATHS, load, make_calls, measure
 
 
 def main():

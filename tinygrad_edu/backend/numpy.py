@@ -235,7 +235,9 @@ def _optim_arrays(op, param, grad, *states):
                              f"{param.shape} and dtype {param.dtype}, got {got}")
         if not (s.flags.c_contiguous and s.flags.writeable):
             raise ValueError(f"{op}: state arrays must be contiguous and writable")
-    return np.ascontiguousarray(grad)
+    if np.may_share_memory(grad, param):  # e.g. p.grad = p: the kernels assume no overlap
+        return grad.copy()
+    return np.asarray(grad, order="C")  # NOTE: not ascontiguousarray, which makes 0-d 1-d
 
 
 def sgd_step(param, grad, momentum_buf, lr, momentum, dampening, nesterov, weight_decay,

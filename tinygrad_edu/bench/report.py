@@ -156,9 +156,10 @@ def markdown(data):
                 "are inflated and multi-threaded results (every library's thread pool waits "
                 "for descheduled threads) are the least reliable; prefer the ratios of a run "
                 "on a quiet machine."]
+    stat = cfg.get("stat", "median")
     out += ["", "Method: per workload, blocks of calls alternate between contenders "
             f"({cfg['rounds']} blocks each, up to {cfg['calls']} samples per block, first half "
-            "of every block discarded as warm-up); a cell is the median of the block medians "
+            f"of every block discarded as warm-up); a cell is the median of the block {stat}s "
             "± half their range. Ratios are time ratios ours (tg-c) / reference: < 1 means "
             f"tinygrad_edu is faster; {NOISE[0]}–{NOISE[1]} is the noise band (a tie).", ""]
     groups = []

@@ -57,6 +57,9 @@ def parse_args(argv=None):
     p.add_argument("--block-budget", type=float,
                    help="seconds one block may take; slow calls get fewer samples (0.6; "
                         "quick 0.25)")
+    p.add_argument("--stat", choices=("median", "min"), default="median",
+                   help="a block's value: median (default) or min of its kept samples (min "
+                        "resists interference from other processes on a loaded machine)")
     p.add_argument("--no-torch", action="store_true", help="do not import PyTorch")
     p.add_argument("--in-process", action="store_true",
                    help="run every thread count in this process (no worker subprocesses)")
@@ -144,7 +147,7 @@ def _run_case(spec, env, args):
         if dropped:
             res["dropped"] = dropped
         ms = measure(ok, args.rounds, args.calls, args.min_sample,
-                                args.block_budget) if ok else {}
+                                args.block_budget, args.stat) if ok else {}
         res["contenders"] = {name: m.to_dict() for name, m in ms.items()}
     except Exception as exc:
         res["error"] = f"{type(exc).__name__}: {exc}"
@@ -174,7 +177,11 @@ def run_worker(threads, args, quiet=False):
         notes.append(f"C backend unavailable ({backend._c_error}): no tg-c column; rebuild "
                      "with python tinygrad_edu/_build.py (or pip install .)")
     pinned = machine.pin_threads(threads, torch)
-    env = Env(torch, args.quick, threads)
+    backends = ("c", "numpy")
+    if args.quick and "c" in backend.available():
+        backends = ("c",)  # the reference backend is not a target: saves a quarter of the time
+        notes.append("--quick: the tg-numpy column (numpy reference backend) is not measured")
+    env = Env(torch, args.quick, threads, backends)
     start, t0 = machine.loadavg(), time.perf_counter()
     results = []
     try:
@@ -235,7 +242,7 @@ def run_suite(argv=None):
             "config": {"quick": args.quick, "groups": args.groups, "match": args.match,
                        "threads": args.thread_counts, "rounds": args.rounds,
                        "calls": args.calls, "min_sample_s": args.min_sample,
-                       "block_budget_s": args.block_budget,
+                       "block_budget_s": args.block_budget, "stat": args.stat,
                        "in_process": args.in_process, "peak_ghz": args.peak_ghz,
                        "flops_per_cycle": args.per_cycle},
             "runs": runs, "notes": list(dict.fromkeys(notes))}

@@ -9,9 +9,9 @@ biased against whichever side runs second. Instead::
         for contender in contenders:
             block = [time of one sample] * calls  # a sample = `inner` calls, averaged
             keep  = block[calls // 2:]            # first half = warm-up, discarded
-            block_medians[contender].append(median(keep))
-    time   = median(block_medians)                # reported
-    spread = min/max of block_medians             # reported as +-half-range in percent
+            block_values[contender].append(median(keep))   # or min(keep): --stat min
+    time   = median(block_values)                 # reported
+    spread = min/max of block_values              # reported as +-half-range in percent
 
 `inner` is chosen per contender so that one sample lasts at least `min_sample` seconds
 (a 1 microsecond op is timed 100 at a time, a 15 ms matmul once): perf_counter's own cost and
@@ -38,14 +38,19 @@ class Contender:
 
 
 class Measurement:
-    """Result for one contender: seconds per call."""
+    """Result for one contender: seconds per call. ``blocks`` holds each block's value (the
+    median of its kept samples, or their minimum with stat="min"); ``best`` is the fastest
+    kept sample of all."""
 
-    __slots__ = ("name", "median", "min", "max", "blocks", "inner", "calls")
+    __slots__ = ("name", "median", "min", "max", "blocks", "inner", "calls", "best", "kept")
 
-    def __init__(self, name, blocks, inner, calls):
-        self.name, self.blocks, self.inner, self.calls = name, blocks, inner, calls
-        self.median = statistics.median(blocks)
-        self.min, self.max = min(blocks), max(blocks)
+    def __init__(self, name, kept, inner, calls, stat="median"):
+        self.name, self.kept, self.inner, self.calls = name, kept, inner, calls
+        pick = min if stat == "min" else statistics.median
+        self.blocks = [pick(k) for k in kept]
+        self.median = statistics.median(self.blocks)
+        self.min, self.max = min(self.blocks), max(self.blocks)
+        self.best = min(min(k) for k in kept)
 
     @property
     def spread(self):
@@ -54,8 +59,9 @@ class Measurement:
 
     def to_dict(self):
         return {"median_s": self.median, "min_s": self.min, "max_s": self.max,
-                "spread": self.spread, "block_medians_s": list(self.blocks),
-                "inner": self.inner, "calls_per_block": self.calls}
+                "spread": self.spread, "best_s": self.best, "block_values_s": list(self.blocks),
+                "kept_samples_s": [list(k) for k in self.kept], "inner": self.inner,
+                "calls_per_block": self.calls}
 
 
 def _sample(fn, inner):
@@ -77,10 +83,11 @@ def calibrate(fn, min_sample=2e-4, max_inner=10000):
     return inner, _sample(fn, inner)
 
 
-def measure(contenders, rounds=5, calls=8, min_sample=2e-4, block_budget=0.6):
+def measure(contenders, rounds=5, calls=8, min_sample=2e-4, block_budget=0.6, stat="median"):
     """Time every contender with the block method; return {name: Measurement}.
 
-    rounds: blocks per contender; calls: samples per block (the first half is discarded).
+    rounds: blocks per contender; calls: samples per block (the first half is discarded);
+    stat: a block's value is the "median" (default) or the "min" of its kept samples.
     block_budget: seconds one block may take; slow contenders get fewer calls (never
     fewer than 4, so two samples survive the warm-up cut).
     """
@@ -100,5 +107,5 @@ def measure(contenders, rounds=5, calls=8, min_sample=2e-4, block_budget=0.6):
                 c.setup()
             fn = c.fn
             block = [_sample(fn, inner) for _ in range(n)]
-            meds[c.name].append(statistics.median(block[n // 2:]))
-    return {c.name: Measurement(c.name, meds[c.name], inner, n) for c, inner, n in plan}
+            meds[c.name].append(block[n // 2:])
+    return {c.name: Measurement(c.name, meds[c.name], inner, n, stat) for c, inner, n in plan}

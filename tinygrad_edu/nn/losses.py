@@ -77,16 +77,17 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     """0.5 d^2 if |d| < delta else delta (|d| - 0.5 delta), d = x - y: quadratic near 0,
     linear (robust to outliers) beyond delta.
 
-    Written with q = min(|d|, delta) as 0.5 q^2 + delta (|d| - q), which equals both branches
-    and needs no `where`; its gradient is d near 0 and delta * sign(d) beyond.
+    Written with c = clip(d, -delta, delta) as 0.5 c^2 + delta (|d| - |c|), which equals both
+    branches and needs no `where`; its gradient is d near 0 and delta * sign(d) beyond, and
+    its second derivative is 1 near 0 (also at d = 0, where |d| alone would give 0).
     """
     _check_reduction(reduction, "huber_loss")
     if not delta > 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     input, target = _pair(input, target, "huber_loss")
-    a = (input - target).abs()
-    q = a.minimum(delta)
-    return _reduce(q * q * 0.5 + (a - q) * delta, reduction)
+    d = input - target
+    c = d.clip(-delta, delta)
+    return _reduce(c * c * 0.5 + (d.abs() - c.abs()) * delta, reduction)
 
 
 def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
@@ -98,9 +99,9 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     if beta == 0:
         return l1_loss(input, target, reduction)
     input, target = _pair(input, target, "smooth_l1_loss")
-    a = (input - target).abs()
-    q = a.minimum(beta)
-    return _reduce(q * q * (0.5 / beta) + (a - q), reduction)
+    d = input - target
+    c = d.clip(-beta, beta)  # as in huber_loss: smooth second derivative at d = 0
+    return _reduce(c * c * (0.5 / beta) + (d.abs() - c.abs()), reduction)
 
 
 # ---------------------------------------------------------------------------- classification

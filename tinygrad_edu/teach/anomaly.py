@@ -134,7 +134,10 @@ class detect_anomaly:
         summaries = [traceback.FrameSummary(f.f_code.co_filename, f.f_lineno, f.f_code.co_name)
                      for f in frames]
         self._where[node] = summaries
-        if not self.check_forward or not isinstance(data, np.ndarray) or _finite(data):
+        if not self.check_forward:
+            return
+        data = np.asarray(data)  # a kernel may hand back a numpy scalar
+        if _finite(data):
             return
         n_bad, kinds = _bad_count(data)
         bad_in = [k for k, t in enumerate(inputs) if not _finite(t.data)]

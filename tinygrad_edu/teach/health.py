@@ -19,8 +19,9 @@ What it measures, per layer (parameters grouped by name prefix: "fc1.weight" -> 
 - saturated sigmoid/tanh: outputs near 0/1 (sigmoid) or -1/1 (tanh), where the slope is ~0.
 Each problem is reported once per layer with a concrete suggestion.
 
-As a training callback: ``on_batch_end()`` / ``on_epoch_end()`` also work when only those are
-called (the update is then measured between consecutive batch ends).
+As a training callback (``fit(..., callbacks=[mon])``): ``on_batch_end()`` / ``on_epoch_end()``
+also work when only those are called (the update is then measured between consecutive batch
+ends); the other hooks of the callback protocol are accepted and do nothing.
 """
 
 import warnings
@@ -117,6 +118,7 @@ class GradientMonitor:
         self._snapshot = None
         self._pending = False  # before_step ran, after_step not yet
         self._handles = []
+        self._weak = {}  # layer -> its gradient norm / the largest layer's, when < 1e-2
 
     # ------------------------------------------------------------------ measuring
     def _params(self):
@@ -237,6 +239,22 @@ class GradientMonitor:
                                             self.activations.items() if v}})
         return self.epochs[-1]
 
+    # the rest of the fit-callback protocol (Trainer calls these; nothing to do here)
+    def on_train_begin(self, *args, **kwargs):
+        pass
+
+    def on_epoch_begin(self, *args, **kwargs):
+        pass
+
+    def on_train_end(self, *args, **kwargs):
+        pass
+
+    def state_dict(self):
+        return {}  # statistics are not part of a checkpoint
+
+    def load_state_dict(self, state):
+        pass
+
     # ------------------------------------------------------------------ checks
     def _issue(self, kind, where, value, what):
         key = (kind, where)
@@ -259,6 +277,10 @@ class GradientMonitor:
             elif v < self.vanish:
                 self._issue("vanishing", layer, v, f"gradient norm {v:.3g} < {self.vanish:g}")
         finite = [(k, v) for k, v in norms.items() if np.isfinite(v)]
+        top = max((v for _, v in finite), default=0.0)
+        # layers whose gradient is tiny next to the largest: their small updates are a
+        # gradient problem, not a learning-rate one (used by _check_updates)
+        self._weak = {k: v / top for k, v in finite if top > 0 and v < 1e-2 * top}
         if len(finite) >= 2:  # parameters come input-first: compare the ends of the network
             (first, g0), (last, g1) = finite[0], finite[-1]
             if g1 > 0 and g0 / g1 < self.depth_ratio:
@@ -274,6 +296,11 @@ class GradientMonitor:
         for layer, r in ratios.items():
             if r > self.ratio_high:
                 self._issue("lr_high", layer, r, f"update/weight ratio {r:.3g} > {self.ratio_high:g}")
+            elif 0 <= r < self.ratio_low and layer in self._weak:
+                self._issue("vanishing", layer, r,
+                            f"update/weight ratio {r:.3g} < {self.ratio_low:g} because this "
+                            f"layer's gradient is only {self._weak[layer]:.2g} of the largest "
+                            "layer's (raising the learning rate would blow up the others)")
             elif 0 <= r < self.ratio_low:
                 self._issue("lr_low", layer, r, f"update/weight ratio {r:.3g} < {self.ratio_low:g}")
 
