@@ -27,6 +27,9 @@ from . import nn  # noqa: E402  (nn.Module, layers, losses: issue 4)
 from .teach.gradgradcheck import gradgradcheck  # noqa: E402
 from . import teach  # noqa: E402
 # ---- end issue 7
+# ---- issue 6: threads of the C kernels (docs/threads.md)
+from ._threads import get_num_threads, set_num_threads  # noqa: E402
+# ---- end issue 6
 
 float32 = "float32"
 float64 = "float64"
@@ -49,4 +52,6 @@ __all__ = [
     "save", "load", "optim", "nn",
     # issue 7
     "gradgradcheck", "teach",
+    # issue 6
+    "set_num_threads", "get_num_threads",
 ]

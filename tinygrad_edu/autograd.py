@@ -227,19 +227,21 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
             if wanted is not None and node in wanted:
                 captured[node] = g
             grads = type(node).backward(node, g)
-            if not isinstance(grads, tuple):
+            parents = node.parents
+            if type(grads) is not tuple:
                 grads = (grads,)
-            if len(grads) != len(node.parents):
+            if len(grads) != len(parents):
                 raise RuntimeError(f"{node.name}.backward returned {len(grads)} gradients for "
-                                   f"{len(node.parents)} inputs")
-            for obs in _observers:
-                obs(node, g, grads)
+                                   f"{len(parents)} inputs")
+            if _observers:
+                for obs in _observers:
+                    obs(node, g, grads)
             if not retain_graph:
-                node.release()
-            for p, pg, need in zip(node.parents, grads, node.needs_input_grad):
+                node.saved = node.out_data = None  # node.release(), inlined: hot loop
+            for p, pg, need in zip(parents, grads, node.needs_input_grad):
                 if pg is None or not need:
                     continue
-                if pg.shape != p.shape:
+                if pg.data.shape != p.data.shape:
                     raise RuntimeError(
                         f"{node.name}.backward: gradient of shape {pg.shape} for an input of "
                         f"shape {p.shape}. Hint: did the backward forget to sum over a "

@@ -14,10 +14,40 @@ globals once, per-dtype choices sit in dicts, and pointers come from ``ffi.from_
 (about 0.2 us) instead of ``arr.ctypes`` (several us).
 """
 
+import builtins as _builtins
+import operator as _operator
+import os as _os
+
 import numpy as np
 
 from . import numpy as _ref
-from .._C import ffi as _ffi, lib as _lib
+
+# NOTE: GNU libgomp reads its wait policy once, when it is loaded (here, as a dependency of
+# _C). Its default keeps every idle worker spinning for milliseconds after each parallel
+# region; on a machine with more runnable threads than cores those spinners take the CPU
+# from the threads a region waits for, and a training step became 25x slower (measured:
+# docs/threads.md). Sleeping workers cost ~4 us more per region on an idle machine, which
+# the thresholds in csrc/internal.h make negligible. A user's own setting always wins, and
+# the environment is restored right after the import (children and other libraries see
+# what the user set).
+def _libgomp_loaded():
+    """True when some library already loaded libgomp (then its settings stand; Linux only)."""
+    try:
+        with open("/proc/self/maps") as f:
+            return "libgomp" in f.read()
+    except OSError:
+        return False
+
+
+_WAIT_POLICY_DEFAULTED = not ("OMP_WAIT_POLICY" in _os.environ or "GOMP_SPINCOUNT" in _os.environ)
+_GOMP_PRELOADED = _WAIT_POLICY_DEFAULTED and _libgomp_loaded()
+if _WAIT_POLICY_DEFAULTED:
+    _os.environ["OMP_WAIT_POLICY"] = "passive"
+try:
+    from .._C import ffi as _ffi, lib as _lib
+finally:
+    if _WAIT_POLICY_DEFAULTED:
+        _os.environ.pop("OMP_WAIT_POLICY", None)
 
 name = "c"
 
@@ -494,14 +524,48 @@ def matmul(a, b, trans_a=False, trans_b=False):
 
 
 def set_num_threads(n):
-    """Threads the C kernels may use (default: OMP_NUM_THREADS, else the core count)."""
-    if type(n) is not int or n < 1:
-        raise ValueError(f"set_num_threads: need a positive int, got {n!r}")
-    _lib.tg_set_num_threads(n)
+    """Let the C kernels use at most ``n`` threads (n >= 1); returns the previous limit.
+
+    The default is ``OMP_NUM_THREADS`` when set, else the number of cores. A kernel uses
+    fewer threads when its work is too small to pay for them (csrc/internal.h), so small
+    tensors always run on the calling thread. See ``tinygrad_edu.set_num_threads``.
+    """
+    try:
+        k = None if isinstance(n, bool) else _operator.index(n)
+    except TypeError:
+        k = None
+    if k is None or k < 1:
+        raise ValueError(f"set_num_threads: need an int >= 1, got {n!r}")
+    return _lib.tg_set_num_threads(_builtins.min(k, 1 << 16))
 
 
 def get_num_threads():
+    """The most threads a C kernel may use (1 when built without OpenMP)."""
     return _lib.tg_get_num_threads()
+
+
+def _serial_after_fork():
+    # NOTE: GNU libgomp is not fork-safe: a child forked after a parallel region hangs in
+    # its first parallel region (the parent's workers do not exist in the child). One
+    # thread never starts a team, so the child's kernels run serially instead of hanging.
+    _lib.tg_set_num_threads(1)
+
+
+if hasattr(_os, "register_at_fork"):
+    _os.register_at_fork(after_in_child=_serial_after_fork)
+
+
+def thread_info():
+    """How the C kernels use threads: a dict for bug reports and benchmark headers."""
+    if _GOMP_PRELOADED:
+        policy = "libgomp default (another library loaded libgomp before tinygrad_edu)"
+    elif _WAIT_POLICY_DEFAULTED:
+        policy = "passive (tinygrad_edu default)"
+    else:
+        policy = " ".join(f"{k}={_os.environ[k]}" for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
+                          if k in _os.environ)
+    return {"num_threads": get_num_threads(), "openmp": "openmp: yes" in build_info(),
+            "wait_policy": policy, "OMP_NUM_THREADS": _os.environ.get("OMP_NUM_THREADS")}
 
 
 def build_info():

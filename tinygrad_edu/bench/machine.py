@@ -41,7 +41,8 @@ def thread_env(n):
 
 
 def _cpuinfo():
-    model, flags = None, set()
+    """(model name, flags, MHz as the kernel reports it) of the first CPU in /proc/cpuinfo."""
+    model, flags, mhz = None, set(), None
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
@@ -51,19 +52,35 @@ def _cpuinfo():
                     model = value.strip()
                 elif key == "flags" and not flags:
                     flags = set(value.split())
+                elif key == "cpu MHz" and mhz is None:
+                    mhz = round(float(value))
+    except (OSError, ValueError):
+        pass
+    return model or platform.processor() or platform.machine(), flags, mhz
+
+
+def _read(path):
+    with open(path) as f:
+        return f.read().strip()
+
+
+def _caches():
+    """{'L1d': '48K', 'L2': '2048K', ...} of cpu0 from sysfs (empty where unavailable)."""
+    out = {}
+    base = "/sys/devices/system/cpu/cpu0/cache"
+    try:
+        for d in sorted(os.listdir(base)):
+            if not d.startswith("index"):
+                continue
+            path = os.path.join(base, d)
+            kind = _read(os.path.join(path, "type"))
+            if kind != "Instruction":
+                level = _read(os.path.join(path, "level"))
+                out[f"L{level}" + ("d" if kind == "Data" else "")] = _read(
+                    os.path.join(path, "size"))
     except OSError:
         pass
-    return model or platform.processor() or platform.machine(), flags
-
-
-def _threadpools():
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return None
-    keep = ("user_api", "internal_api", "prefix", "version", "architecture", "num_threads",
-            "threading_layer", "filepath")
-    return [{k: p.get(k) for k in keep if k in p} for p in threadpool_info()]
+    return out
 
 
 def describe(torch=None):
@@ -72,9 +89,12 @@ def describe(torch=None):
 
     from .. import __version__, backend
 
-    model, flags = _cpuinfo()
+    model, flags, mhz = _cpuinfo()
     info = {
         "cpu": model,
+        "cpu_mhz": mhz,
+        "caches": _caches(),
+        "virtualized": "hypervisor" in flags,
         "logical_cores": os.cpu_count(),
         "usable_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
         else os.cpu_count(),

@@ -112,8 +112,12 @@ def _cell(m, case, threads, ghz, per_cycle):
 def _machine_lines(data):
     m = data["machine"]
     cfg = data["config"]
+    caches = ", ".join(f"{k} {v}" for k, v in (m.get("caches") or {}).items())
     lines = [f"- CPU: {m['cpu']} — {m['logical_cores']} logical cores ({m['usable_cores']} "
-             f"usable); SIMD: {', '.join(m['simd_flags']) or 'n/a'}"]
+             f"usable); SIMD: {', '.join(m['simd_flags']) or 'n/a'}"
+             + (f"; {m['cpu_mhz']} MHz reported" if m.get("cpu_mhz") else "")
+             + (f"; caches per core {caches}" if caches else "")
+             + ("; virtual machine" if m.get("virtualized") else "")]
     blas = [p for p in (m.get("threadpools") or []) if p.get("user_api") == "blas"]
     if blas:
         b = blas[0]
@@ -128,7 +132,9 @@ def _machine_lines(data):
                  + "".join(f"; {k}={v}" for k, v in m["env"].items()
                            if k != "OPENBLAS_CORETYPE"))
     lines.append(f"- % of peak: {cfg['peak_ghz']} GHz × {cfg['flops_per_cycle']['float32']} "
-                 f"FLOP/cycle/core f32 ({cfg['flops_per_cycle']['float64']} f64) × threads")
+                 f"FLOP/cycle/core f32 ({cfg['flops_per_cycle']['float64']} f64) × threads"
+                 + (" (an AVX2+FMA figure: this CPU has AVX-512 and may clock higher, so "
+                    "more than 100% is possible)" if "avx512f" in m["simd_flags"] else ""))
     lines.append(f"- Python {m['python']}; {m['platform']}")
     for run in data["runs"]:
         p = run.get("pinned", {})

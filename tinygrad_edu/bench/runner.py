@@ -237,7 +237,7 @@ def run_suite(argv=None):
         run.pop("machine", None)
     mach["loadavg"] = load0
     data = {"schema": SCHEMA, "timestamp": stamp,
-            "command": "tinygrad-edu bench " + " ".join(argv),
+            "command": " ".join(["tinygrad-edu bench"] + argv),
             "machine": mach,
             "config": {"quick": args.quick, "groups": args.groups, "match": args.match,
                        "threads": args.thread_counts, "rounds": args.rounds,

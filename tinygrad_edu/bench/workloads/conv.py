@@ -70,7 +70,7 @@ def _conv_build(name):
             conv2d(x, w, b, padding=pad).backward(g)
 
         def ref():
-            y, cols = np_conv2d(xa, wa, ba, pad)
+            _, cols = np_conv2d(xa, wa, ba, pad)
             return np_conv2d_backward(ga, cols, xs, wa, pad)
 
         cs = tg_contenders(ours, env)

@@ -35,7 +35,7 @@ _TORCH = {"sum0": lambda a: a.sum(dim=0), "sum1": lambda a: a.sum(dim=1)}
 
 
 def _build(op, shape):
-    group, call, special = OPS[op]
+    _, call, special = OPS[op]
 
     def build(env):
         import numpy as np
