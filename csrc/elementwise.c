@@ -5,48 +5,51 @@
    per row.  A shared driver walks the outer dimensions with an odometer and hands rows to
    it, so no inner loop divides or branches per element.  Dimensions are coalesced first:
    a contiguous array of any shape is a single row, and row/column broadcasting becomes
-   "contiguous + contiguous" or "contiguous + scalar" rows. */
+   "contiguous + contiguous" or "contiguous + scalar" rows.
+
+   SIMD: the row loops are plain C that gcc vectorises; they are compiled twice, for the
+   baseline ISA and with AVX2 (target attribute), and the entry points pick a table of row
+   functions by tg_simd_level() at run time.  exp, log, tanh and sigmoid go to the vector
+   math of vmath.c instead of libm.  Both compilations do the same IEEE operations per
+   element (no FMA contraction under -std=c11), so results never depend on the thread count
+   or on where a row is split. */
 #include <math.h>
 
 #include "internal.h"
+#include "vmath.h"
 
 /* --------------------------------------------------------------- per-element math */
 
 #define FN_F32(name) name##f /* expf, logf, ... */
 #define FN_F64(name) name
 
-/* Ops whose expression does not fit in one line. */
-#define DEFINE_SCALAR_HELPERS(T, SFX, FN)                                                 \
-    static inline T sigmoid_##SFX(T x) {                                                \
-        T e = FN(exp)(-FN(fabs)(x)); /* never overflows: exp of a non-positive number */ \
-        T r = (T)1 / ((T)1 + e);                                                         \
-        return x >= 0 ? r : e * r;                                                       \
-    }                                                                                     \
+#define DEFINE_SCALAR_HELPERS(T, SFX)                                                    \
     static inline T sign_##SFX(T x) { return x > 0 ? (T)1 : (x < 0 ? (T)-1 : x); }       \
     /* NaN stays NaN, like numpy.maximum(x, 0). */                                        \
     static inline T relu_##SFX(T x) { return (x > 0 || x != x) ? x : (T)0; }
 
-DEFINE_SCALAR_HELPERS(float, f32, FN_F32)
-DEFINE_SCALAR_HELPERS(double, f64, FN_F64)
+DEFINE_SCALAR_HELPERS(float, f32)
+DEFINE_SCALAR_HELPERS(double, f64)
 
-/* X-macro tables, in op-code order (tg_core.h): X(name, expression in x or in x, y). */
-#define UNARY_OPS(X, T, SFX, FN)  \
-    X(neg, -x)                    \
-    X(exp, FN(exp)(x))            \
-    X(log, FN(log)(x))            \
-    X(sqrt, FN(sqrt)(x))          \
-    X(abs, FN(fabs)(x))           \
-    X(sign, sign_##SFX(x))        \
-    X(tanh, FN(tanh)(x))          \
-    X(sigmoid, sigmoid_##SFX(x))  \
-    X(relu, relu_##SFX(x))        \
-    X(sin, FN(sin)(x))            \
-    X(cos, FN(cos)(x))            \
-    X(log1p, FN(log1p)(x))        \
-    X(expm1, FN(expm1)(x))        \
-    X(erf, FN(erf)(x))            \
-    X(reciprocal, (T)1 / x)       \
-    X(square, x * x)              \
+/* X-macro tables, in op-code order (tg_core.h).  X(name, expression in x) is a loop over
+   an expression; V(name) a call into vmath.c (a whole run at once). */
+#define UNARY_OPS(X, V, T, SFX, FN) \
+    X(neg, -x)                      \
+    V(exp)                          \
+    V(log)                          \
+    X(sqrt, FN(sqrt)(x))            \
+    X(abs, FN(fabs)(x))             \
+    X(sign, sign_##SFX(x))          \
+    V(tanh)                         \
+    V(sigmoid)                      \
+    X(relu, relu_##SFX(x))          \
+    X(sin, FN(sin)(x))              \
+    X(cos, FN(cos)(x))              \
+    X(log1p, FN(log1p)(x))          \
+    X(expm1, FN(expm1)(x))          \
+    X(erf, FN(erf)(x))              \
+    X(reciprocal, (T)1 / x)         \
+    X(square, x * x)                \
     X(rsqrt, (T)1 / FN(sqrt)(x))
 
 /* For the fused backward kernels x is the saved forward value (x for relu, y = f(x) for
@@ -73,9 +76,10 @@ DEFINE_SCALAR_HELPERS(double, f64, FN_F64)
 
 /* --------------------------------------------------------------- row kernels */
 
-#define DEFINE_UNARY_ROW(T, SFX, name, EXPR)                                                \
-    static void un_##name##_##SFX(int64_t n, const T *restrict xp, int64_t sx,             \
-                                  T *restrict o) {                                         \
+/* ISA is the suffix of the copy (_c: baseline, _avx2) and ATTR its target attribute. */
+#define DEFINE_UNARY_ROW(T, SFX, ISA, ATTR, name, EXPR)                                     \
+    ATTR static void un_##name##_##SFX##ISA(int64_t n, const T *restrict xp, int64_t sx,   \
+                                            T *restrict o) {                               \
         if (sx == 1) {                                                                     \
             for (int64_t i = 0; i < n; ++i) { T x = xp[i]; o[i] = EXPR; }                  \
         } else {                                                                           \
@@ -83,12 +87,30 @@ DEFINE_SCALAR_HELPERS(double, f64, FN_F64)
         }                                                                                  \
     }
 
-#define DEFINE_BINARY_ROW(T, SFX, TO, prefix, name, EXPR)                                   \
-    static void prefix##name##_##SFX(int64_t n, const T *restrict ap, int64_t sa,          \
-                                     const T *restrict bp, int64_t sb, TO *restrict o) {   \
+/* A vmath row: contiguous runs go straight in, strided ones through a small buffer. */
+#define VBUF 256
+#define DEFINE_VMATH_ROW(T, SFX, name)                                                      \
+    static void un_##name##_##SFX(int64_t n, const T *restrict xp, int64_t sx,             \
+                                  T *restrict o) {                                         \
+        if (sx == 1) {                                                                     \
+            tg_v##name##_##SFX(n, xp, o);                                                  \
+            return;                                                                        \
+        }                                                                                  \
+        T buf[VBUF];                                                                       \
+        for (int64_t i0 = 0; i0 < n; i0 += VBUF) {                                         \
+            int64_t m = n - i0 < VBUF ? n - i0 : VBUF;                                     \
+            for (int64_t i = 0; i < m; ++i) buf[i] = xp[(i0 + i) * sx];                    \
+            tg_v##name##_##SFX(m, buf, o + i0);                                            \
+        }                                                                                  \
+    }
+
+#define DEFINE_BINARY_ROW(T, SFX, ISA, ATTR, TO, prefix, name, EXPR)                        \
+    ATTR static void prefix##name##_##SFX##ISA(int64_t n, const T *restrict ap, int64_t sa, \
+                                               const T *restrict bp, int64_t sb,           \
+                                               TO *restrict o) {                           \
         if (sa == 1 && sb == 1) {                                                          \
             for (int64_t i = 0; i < n; ++i) { T x = ap[i], y = bp[i]; o[i] = (TO)(EXPR); } \
-        } else if (sa == 1 && sb == 0) {                                                   \
+        } else if (sa == 1 && sb == 0) { /* row + scalar (scalar / column broadcast) */    \
             const T y = bp[0];                                                             \
             for (int64_t i = 0; i < n; ++i) { T x = ap[i]; o[i] = (TO)(EXPR); }            \
         } else if (sa == 0 && sb == 1) {                                                   \
@@ -102,19 +124,42 @@ DEFINE_SCALAR_HELPERS(double, f64, FN_F64)
         }                                                                                  \
     }
 
-#define UN_ROW_F32(name, EXPR) DEFINE_UNARY_ROW(float, f32, name, EXPR)
-#define UN_ROW_F64(name, EXPR) DEFINE_UNARY_ROW(double, f64, name, EXPR)
-#define BIN_ROW_F32(name, EXPR) DEFINE_BINARY_ROW(float, f32, float, bin_, name, EXPR)
-#define BIN_ROW_F64(name, EXPR) DEFINE_BINARY_ROW(double, f64, double, bin_, name, EXPR)
-#define CMP_ROW_F32(name, EXPR) DEFINE_BINARY_ROW(float, f32, uint8_t, cmp_, name, EXPR)
-#define CMP_ROW_F64(name, EXPR) DEFINE_BINARY_ROW(double, f64, uint8_t, cmp_, name, EXPR)
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#define HAVE_AVX2_ROWS 1
+#define AVX2_ATTR __attribute__((target("avx2,fma")))
+#endif
 
-UNARY_OPS(UN_ROW_F32, float, f32, FN_F32)
-UNARY_OPS(UN_ROW_F64, double, f64, FN_F64)
+#define NOTHING(...)
+#define UN_ROW_F32(name, EXPR) DEFINE_UNARY_ROW(float, f32, _c, , name, EXPR)
+#define UN_ROW_F64(name, EXPR) DEFINE_UNARY_ROW(double, f64, _c, , name, EXPR)
+#define VM_ROW_F32(name) DEFINE_VMATH_ROW(float, f32, name)
+#define VM_ROW_F64(name) DEFINE_VMATH_ROW(double, f64, name)
+#define BIN_ROW_F32(name, EXPR) DEFINE_BINARY_ROW(float, f32, _c, , float, bin_, name, EXPR)
+#define BIN_ROW_F64(name, EXPR) DEFINE_BINARY_ROW(double, f64, _c, , double, bin_, name, EXPR)
+#define CMP_ROW_F32(name, EXPR) DEFINE_BINARY_ROW(float, f32, _c, , uint8_t, cmp_, name, EXPR)
+#define CMP_ROW_F64(name, EXPR) DEFINE_BINARY_ROW(double, f64, _c, , uint8_t, cmp_, name, EXPR)
+
+UNARY_OPS(UN_ROW_F32, VM_ROW_F32, float, f32, FN_F32)
+UNARY_OPS(UN_ROW_F64, VM_ROW_F64, double, f64, FN_F64)
 BINARY_OPS(BIN_ROW_F32, float, FN_F32)
 BINARY_OPS(BIN_ROW_F64, double, FN_F64)
 COMPARE_OPS(CMP_ROW_F32)
 COMPARE_OPS(CMP_ROW_F64)
+
+#ifdef HAVE_AVX2_ROWS
+#define UN_AVX_F32(name, EXPR) DEFINE_UNARY_ROW(float, f32, _avx2, AVX2_ATTR, name, EXPR)
+#define UN_AVX_F64(name, EXPR) DEFINE_UNARY_ROW(double, f64, _avx2, AVX2_ATTR, name, EXPR)
+#define BIN_AVX_F32(name, EXPR) DEFINE_BINARY_ROW(float, f32, _avx2, AVX2_ATTR, float, bin_, name, EXPR)
+#define BIN_AVX_F64(name, EXPR) DEFINE_BINARY_ROW(double, f64, _avx2, AVX2_ATTR, double, bin_, name, EXPR)
+#define CMP_AVX_F32(name, EXPR) DEFINE_BINARY_ROW(float, f32, _avx2, AVX2_ATTR, uint8_t, cmp_, name, EXPR)
+#define CMP_AVX_F64(name, EXPR) DEFINE_BINARY_ROW(double, f64, _avx2, AVX2_ATTR, uint8_t, cmp_, name, EXPR)
+UNARY_OPS(UN_AVX_F32, NOTHING, float, f32, FN_F32)
+UNARY_OPS(UN_AVX_F64, NOTHING, double, f64, FN_F64)
+BINARY_OPS(BIN_AVX_F32, float, FN_F32)
+BINARY_OPS(BIN_AVX_F64, double, FN_F64)
+COMPARE_OPS(CMP_AVX_F32)
+COMPARE_OPS(CMP_AVX_F64)
+#endif
 
 /* --------------------------------------------------------------- drivers */
 
@@ -223,30 +268,50 @@ static int64_t count_elements(int ndim, const int64_t *shape) {
     DEFINE_RUN(T, SFX, T, bin, 2)                                                          \
     DEFINE_RUN(T, SFX, uint8_t, cmp, 2)
 
-#define UN_PTR_F32(name, EXPR) un_##name##_f32,
-#define UN_PTR_F64(name, EXPR) un_##name##_f64,
-#define BIN_PTR_F32(name, EXPR) bin_##name##_f32,
-#define BIN_PTR_F64(name, EXPR) bin_##name##_f64,
-#define CMP_PTR_F32(name, EXPR) cmp_##name##_f32,
-#define CMP_PTR_F64(name, EXPR) cmp_##name##_f64,
-
 DEFINE_DTYPE(float, f32, FN_F32)
 DEFINE_DTYPE(double, f64, FN_F64)
 
-static const un_row_f32 un_table_f32[TG_UN_COUNT] = {UNARY_OPS(UN_PTR_F32, float, f32, FN_F32)};
-static const un_row_f64 un_table_f64[TG_UN_COUNT] = {UNARY_OPS(UN_PTR_F64, double, f64, FN_F64)};
-static const bin_row_f32 bin_table_f32[TG_BIN_COUNT] = {BINARY_OPS(BIN_PTR_F32, float, FN_F32)};
-static const bin_row_f64 bin_table_f64[TG_BIN_COUNT] = {BINARY_OPS(BIN_PTR_F64, double, FN_F64)};
-static const cmp_row_f32 cmp_table_f32[TG_CMP_COUNT] = {COMPARE_OPS(CMP_PTR_F32)};
-static const cmp_row_f64 cmp_table_f64[TG_CMP_COUNT] = {COMPARE_OPS(CMP_PTR_F64)};
+/* Row-function tables per dtype and ISA, in op-code order. */
+#define UN_PTR_f32_c(name, EXPR) un_##name##_f32_c,
+#define UN_PTR_f64_c(name, EXPR) un_##name##_f64_c,
+#define UN_PTR_f32_avx2(name, EXPR) un_##name##_f32_avx2,
+#define UN_PTR_f64_avx2(name, EXPR) un_##name##_f64_avx2,
+#define VM_PTR_f32(name) un_##name##_f32,
+#define VM_PTR_f64(name) un_##name##_f64,
+#define BIN_PTR_f32_c(name, EXPR) bin_##name##_f32_c,
+#define BIN_PTR_f64_c(name, EXPR) bin_##name##_f64_c,
+#define BIN_PTR_f32_avx2(name, EXPR) bin_##name##_f32_avx2,
+#define BIN_PTR_f64_avx2(name, EXPR) bin_##name##_f64_avx2,
+#define CMP_PTR_f32_c(name, EXPR) cmp_##name##_f32_c,
+#define CMP_PTR_f64_c(name, EXPR) cmp_##name##_f64_c,
+#define CMP_PTR_f32_avx2(name, EXPR) cmp_##name##_f32_avx2,
+#define CMP_PTR_f64_avx2(name, EXPR) cmp_##name##_f64_avx2,
+
+#define DEFINE_TABLES(T, SFX, FN, ISA)                                                      \
+    static const un_row_##SFX un_table_##SFX##ISA[TG_UN_COUNT] = {                        \
+        UNARY_OPS(UN_PTR_##SFX##ISA, VM_PTR_##SFX, T, SFX, FN)};                           \
+    static const bin_row_##SFX bin_table_##SFX##ISA[TG_BIN_COUNT] = {                      \
+        BINARY_OPS(BIN_PTR_##SFX##ISA, T, FN)};                                            \
+    static const cmp_row_##SFX cmp_table_##SFX##ISA[TG_CMP_COUNT] = {                      \
+        COMPARE_OPS(CMP_PTR_##SFX##ISA)};
+
+DEFINE_TABLES(float, f32, FN_F32, _c)
+DEFINE_TABLES(double, f64, FN_F64, _c)
+#ifdef HAVE_AVX2_ROWS
+DEFINE_TABLES(float, f32, FN_F32, _avx2)
+DEFINE_TABLES(double, f64, FN_F64, _avx2)
+#define PICK(table, SFX) (tg_simd_level() >= 2 ? table##_##SFX##_avx2 : table##_##SFX##_c)
+#else
+#define PICK(table, SFX) (table##_##SFX##_c)
+#endif
 
 /* --------------------------------------------------------------- public entry points */
 
-/* Work units per element of each unary op (internal.h): libm calls cost far more than
-   a memory-bound negation, so they get threads at smaller sizes. */
+/* Work units per element of each op (internal.h): a libm call costs far more than a
+   memory-bound negation, so those ops get threads at smaller sizes. */
 static const int un_cost[TG_UN_COUNT] = {
-    [TG_UN_EXP] = TG_COST_LIBM, [TG_UN_LOG] = TG_COST_LIBM, [TG_UN_TANH] = TG_COST_LIBM,
-    [TG_UN_SIGMOID] = TG_COST_LIBM, [TG_UN_SIN] = TG_COST_LIBM, [TG_UN_COS] = TG_COST_LIBM,
+    [TG_UN_EXP] = TG_COST_VMATH, [TG_UN_LOG] = TG_COST_VMATH, [TG_UN_TANH] = TG_COST_VMATH,
+    [TG_UN_SIGMOID] = TG_COST_VMATH, [TG_UN_SIN] = TG_COST_LIBM, [TG_UN_COS] = TG_COST_LIBM,
     [TG_UN_LOG1P] = TG_COST_LIBM, [TG_UN_EXPM1] = TG_COST_LIBM, [TG_UN_ERF] = TG_COST_LIBM,
     [TG_UN_NEG] = TG_COST_ARITH, [TG_UN_SQRT] = TG_COST_ARITH, [TG_UN_ABS] = TG_COST_ARITH,
     [TG_UN_SIGN] = TG_COST_ARITH, [TG_UN_RELU] = TG_COST_ARITH,
@@ -257,8 +322,8 @@ static const int un_cost[TG_UN_COUNT] = {
     int tg_unary_##SFX(int op, int ndim, const int64_t *shape, const T *x,                 \
                        const int64_t *xstrides, T *out) {                                  \
         if (op < 0 || op >= TG_UN_COUNT) return TG_EINVAL;                                 \
-        return un_run_##SFX(un_table_##SFX[op], un_cost[op], ndim, shape, x, xstrides, NULL, NULL, \
-                             out);                                                       \
+        return un_run_##SFX(PICK(un_table, SFX)[op], un_cost[op], ndim, shape, x, xstrides, \
+                            NULL, NULL, out);                                              \
     }                                                                                      \
     int tg_unary_contig_##SFX(int op, int64_t n, const T *x, T *out) {                     \
         const int64_t one = 1;                                                             \
@@ -268,8 +333,9 @@ static const int un_cost[TG_UN_COUNT] = {
                         const int64_t *astrides, const T *b, const int64_t *bstrides,      \
                         T *out) {                                                          \
         if (op < 0 || op >= TG_BIN_COUNT) return TG_EINVAL;                                \
-        return bin_run_##SFX(bin_table_##SFX[op], op == TG_BIN_POW ? TG_COST_LIBM : TG_COST_ARITH, \
-                              ndim, shape, a, astrides, b, bstrides, out);                \
+        return bin_run_##SFX(PICK(bin_table, SFX)[op],                                     \
+                             op == TG_BIN_POW ? TG_COST_LIBM : TG_COST_ARITH, ndim, shape, \
+                             a, astrides, b, bstrides, out);                               \
     }                                                                                      \
     int tg_binary_contig_##SFX(int op, int64_t n, const T *a, const T *b, T *out) {        \
         const int64_t one = 1;                                                             \
@@ -279,8 +345,8 @@ static const int un_cost[TG_UN_COUNT] = {
                          const int64_t *astrides, const T *b, const int64_t *bstrides,     \
                          uint8_t *out) {                                                   \
         if (op < 0 || op >= TG_CMP_COUNT) return TG_EINVAL;                                \
-        return cmp_run_##SFX(cmp_table_##SFX[op], TG_COST_ARITH, ndim, shape, a, astrides, b,   \
-                              bstrides, out);                                             \
+        return cmp_run_##SFX(PICK(cmp_table, SFX)[op], TG_COST_ARITH, ndim, shape, a,      \
+                             astrides, b, bstrides, out);                                  \
     }
 
 DEFINE_ENTRIES(float, f32)

@@ -67,17 +67,159 @@ static void sort_dims(int nd, int64_t *shape, int64_t *st) {
     }
 }
 
-#define DEFINE_REDUCE(T, SFX)                                                               \
+/* max/min that propagate NaN like numpy, and the combine step of every reduction. */
+#define DEFINE_COMBINE(T, SFX)                                                              \
     static inline T max_##SFX(T acc, T v) { return (v > acc || v != v) ? v : acc; }       \
     static inline T min_##SFX(T acc, T v) { return (v < acc || v != v) ? v : acc; }       \
     static inline T comb_##SFX(int op, T acc, T v) {                                       \
         return op == TG_RED_SUM ? acc + v : op == TG_RED_MAX ? max_##SFX(acc, v) : min_##SFX(acc, v); \
     }                                                                                      \
+    typedef void (*rows_fn_##SFX)(int, const T *, int, const int64_t *, const int64_t *,   \
+                                  int64_t, int64_t, T *);
+
+DEFINE_COMBINE(float, f32)
+DEFINE_COMBINE(double, f64)
+
+/* "rows": out[j] (j over the contiguous inner kept dim, length n) folds every reduced row
+   of x into itself; one work unit is (outer kept index, block of j).  Compiled per ISA. */
+#define DEFINE_ROWS_UNIT(T, SFX, ISA, ATTR)                                                 \
+    ATTR static void rows_unit_##SFX##ISA(int op, const T *x, int nr, const int64_t *rshape, \
+                                          const int64_t *rst, int64_t R, int64_t n, T *out) { \
+        T tmp[ROW_BLOCK];                                                                  \
+        odo_t o;                                                                           \
+        odo_init(&o, nr, rshape, rst, 0);                                                  \
+        for (int64_t j = 0; j < n; ++j) out[j] = x[j];                                     \
+        if (op != TG_RED_SUM) {                                                            \
+            for (int64_t r = 1; r < R; ++r) {                                              \
+                odo_next(&o);                                                              \
+                const T *xr = x + o.off;                                                   \
+                if (op == TG_RED_MAX)                                                      \
+                    for (int64_t j = 0; j < n; ++j) out[j] = max_##SFX(out[j], xr[j]);     \
+                else                                                                       \
+                    for (int64_t j = 0; j < n; ++j) out[j] = min_##SFX(out[j], xr[j]);     \
+            }                                                                              \
+            return;                                                                        \
+        }                                                                                  \
+        /* sum: add groups of ROW_GROUP rows into tmp, then tmp into out (two-level sum) */ \
+        int64_t r = 1;                                                                     \
+        while (r < R) {                                                                    \
+            odo_next(&o);                                                                  \
+            const T *x0 = x + o.off;                                                       \
+            for (int64_t j = 0; j < n; ++j) tmp[j] = x0[j];                                \
+            int64_t end = r + ROW_GROUP < R ? r + ROW_GROUP : R;                           \
+            for (++r; r < end; ++r) {                                                      \
+                odo_next(&o);                                                              \
+                const T *xr = x + o.off;                                                   \
+                for (int64_t j = 0; j < n; ++j) tmp[j] += xr[j];                           \
+            }                                                                              \
+            for (int64_t j = 0; j < n; ++j) out[j] += tmp[j];                              \
+        }                                                                                  \
+    }
+
+DEFINE_ROWS_UNIT(float, f32, _c, )
+DEFINE_ROWS_UNIT(double, f64, _c, )
+
+/* ---------------------------------------------------------------- AVX2 leaves
+   Contiguous sum and max/min with explicit 256-bit accumulators, chosen at run time
+   (tg_simd_level); they add in another order than the generic C leaves, so the two paths
+   may differ in the last bits (each is deterministic). */
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
+#define HAVE_AVX2_RED 1
+#include <immintrin.h>
+#define AVX2 __attribute__((target("avx2,fma")))
+
+DEFINE_ROWS_UNIT(float, f32, _avx2, AVX2)
+DEFINE_ROWS_UNIT(double, f64, _avx2, AVX2)
+
+AVX2 static inline float hsum8(__m256 v) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    return _mm_cvtss_f32(_mm_add_ss(s, _mm_movehdup_ps(s)));
+}
+
+AVX2 static inline double hsum4(__m256d v) {
+    __m128d s = _mm_add_pd(_mm256_castpd256_pd128(v), _mm256_extractf128_pd(v, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(s, _mm_unpackhi_pd(s, s)));
+}
+
+/* Pairwise sum: halves down to leaves of at most 1024 elements, each summed in four
+   vector accumulators (32 floats / 16 doubles in flight). */
+#define DEFINE_SUM_AVX2(T, SFX, W, V, LANES, HSUM)                                         \
+    AVX2 static T sum_contig_##SFX##_avx2(const T *x, int64_t n) {                         \
+        if (n > 1024) {                                                                    \
+            int64_t h = (n / 2) & ~(int64_t)(4 * LANES - 1);                               \
+            return sum_contig_##SFX##_avx2(x, h) + sum_contig_##SFX##_avx2(x + h, n - h);  \
+        }                                                                                  \
+        V a0 = _mm256_setzero_##W(), a1 = a0, a2 = a0, a3 = a0;                            \
+        int64_t i = 0;                                                                     \
+        for (; i + 4 * LANES <= n; i += 4 * LANES) {                                       \
+            a0 = _mm256_add_##W(a0, _mm256_loadu_##W(x + i));                              \
+            a1 = _mm256_add_##W(a1, _mm256_loadu_##W(x + i + LANES));                      \
+            a2 = _mm256_add_##W(a2, _mm256_loadu_##W(x + i + 2 * LANES));                  \
+            a3 = _mm256_add_##W(a3, _mm256_loadu_##W(x + i + 3 * LANES));                  \
+        }                                                                                  \
+        for (; i + LANES <= n; i += LANES) a0 = _mm256_add_##W(a0, _mm256_loadu_##W(x + i)); \
+        T s = HSUM(_mm256_add_##W(_mm256_add_##W(a0, a1), _mm256_add_##W(a2, a3)));        \
+        T t = 0;                                                                           \
+        for (; i < n; ++i) t += x[i];                                                      \
+        return s + t;                                                                      \
+    }
+
+/* max/min of n >= 1 elements: four running vectors; a NaN anywhere is noticed by
+   unordered compares (the vector max/min instructions would drop it). */
+#define DEFINE_MAXMIN_AVX2(T, SFX, W, V, LANES)                                            \
+    AVX2 static T maxmin_contig_##SFX##_avx2(int op, const T *x, int64_t n) {              \
+        T r = x[0];                                                                        \
+        int64_t i = 0;                                                                     \
+        int nan = 0;                                                                       \
+        if (n >= 4 * LANES) {                                                              \
+            V a0 = _mm256_loadu_##W(x), a1 = a0, a2 = a0, a3 = a0;                         \
+            V bad = _mm256_setzero_##W();                                                  \
+            for (; i + 4 * LANES <= n; i += 4 * LANES) {                                   \
+                V v0 = _mm256_loadu_##W(x + i), v1 = _mm256_loadu_##W(x + i + LANES);      \
+                V v2 = _mm256_loadu_##W(x + i + 2 * LANES);                                \
+                V v3 = _mm256_loadu_##W(x + i + 3 * LANES);                                \
+                if (op == TG_RED_MAX) {                                                    \
+                    a0 = _mm256_max_##W(a0, v0); a1 = _mm256_max_##W(a1, v1);              \
+                    a2 = _mm256_max_##W(a2, v2); a3 = _mm256_max_##W(a3, v3);              \
+                } else {                                                                   \
+                    a0 = _mm256_min_##W(a0, v0); a1 = _mm256_min_##W(a1, v1);              \
+                    a2 = _mm256_min_##W(a2, v2); a3 = _mm256_min_##W(a3, v3);              \
+                }                                                                          \
+                bad = _mm256_or_##W(bad, _mm256_or_##W(_mm256_cmp_##W(v0, v1, _CMP_UNORD_Q), \
+                                                       _mm256_cmp_##W(v2, v3, _CMP_UNORD_Q))); \
+            }                                                                              \
+            nan = _mm256_movemask_##W(bad) != 0;                                           \
+            T lanes[4 * LANES];                                                            \
+            _mm256_storeu_##W(lanes, a0);                                                  \
+            _mm256_storeu_##W(lanes + LANES, a1);                                          \
+            _mm256_storeu_##W(lanes + 2 * LANES, a2);                                      \
+            _mm256_storeu_##W(lanes + 3 * LANES, a3);                                      \
+            for (int k = 0; k < 4 * LANES; ++k) r = comb_##SFX(op, r, lanes[k]);           \
+        }                                                                                  \
+        for (; i < n; ++i) r = comb_##SFX(op, r, x[i]); /* the tail propagates NaN */      \
+        return nan ? (T)NAN : r;                                                           \
+    }
+
+DEFINE_SUM_AVX2(float, f32, ps, __m256, 8, hsum8)
+DEFINE_SUM_AVX2(double, f64, pd, __m256d, 4, hsum4)
+DEFINE_MAXMIN_AVX2(float, f32, ps, __m256, 8)
+DEFINE_MAXMIN_AVX2(double, f64, pd, __m256d, 4)
+
+#define PICK(name, SFX) (tg_simd_level() >= 2 ? name##_##SFX##_avx2 : name##_##SFX##_c)
+#else
+#define PICK(name, SFX) (name##_##SFX##_c)
+#endif
+#define SUM_CONTIG(SFX) PICK(sum_contig, SFX)
+#define MAXMIN_CONTIG(SFX) PICK(maxmin_contig, SFX)
+#define ROWS_UNIT(SFX) PICK(rows_unit, SFX)
+
+#define DEFINE_REDUCE(T, SFX)                                                               \
     /* Pairwise sum of a contiguous run: 16 accumulators on leaves of up to 512. */        \
-    static T sum_contig_##SFX(const T *x, int64_t n) {                                     \
+    static T sum_contig_##SFX##_c(const T *x, int64_t n) {                                 \
         if (n > 512) {                                                                     \
             int64_t h = (n / 2) & ~(int64_t)15;                                            \
-            return sum_contig_##SFX(x, h) + sum_contig_##SFX(x + h, n - h);                \
+            return sum_contig_##SFX##_c(x, h) + sum_contig_##SFX##_c(x + h, n - h);        \
         }                                                                                  \
         T acc[16] = {0};                                                                   \
         int64_t i = 0;                                                                     \
@@ -90,7 +232,7 @@ static void sort_dims(int nd, int64_t *shape, int64_t *st) {
         return ((acc[0] + acc[2]) + (acc[1] + acc[3])) + s;                                \
     }                                                                                      \
     /* max/min of a contiguous run (n >= 1): 8 running values, NaN tracked separately. */ \
-    static T maxmin_contig_##SFX(int op, const T *x, int64_t n) {                          \
+    static T maxmin_contig_##SFX##_c(int op, const T *x, int64_t n) {                      \
         T acc[8];                                                                          \
         int nan = 0;                                                                       \
         int64_t i = 0;                                                                     \
@@ -117,7 +259,7 @@ static void sort_dims(int nd, int64_t *shape, int64_t *st) {
     }                                                                                      \
     /* Reduce one 1-d run of n >= 1 elements with stride s. */                             \
     static T reduce_run_##SFX(int op, const T *x, int64_t n, int64_t s) {                  \
-        if (s == 1) return op == TG_RED_SUM ? sum_contig_##SFX(x, n) : maxmin_contig_##SFX(op, x, n); \
+        if (s == 1) return op == TG_RED_SUM ? SUM_CONTIG(SFX)(x, n) : MAXMIN_CONTIG(SFX)(op, x, n); \
         if (op == TG_RED_SUM) {                                                            \
             T a0 = 0, a1 = 0, a2 = 0, a3 = 0;                                              \
             int64_t i = 0;                                                                 \
@@ -183,40 +325,6 @@ static void sort_dims(int nd, int64_t *shape, int64_t *st) {
         *out = acc;                                                                        \
         return TG_OK;                                                                      \
     }                                                                                      \
-    /* "rows": out[j] (j over the contiguous inner kept dim, length n) folds every reduced \
-       row of x into itself; one work unit is (outer kept index, block of j). */           \
-    static void rows_unit_##SFX(int op, const T *x, int nr, const int64_t *rshape,         \
-                                const int64_t *rst, int64_t R, int64_t n, T *out) {        \
-        T tmp[ROW_BLOCK];                                                                  \
-        odo_t o;                                                                           \
-        odo_init(&o, nr, rshape, rst, 0);                                                  \
-        for (int64_t j = 0; j < n; ++j) out[j] = x[j];                                     \
-        if (op != TG_RED_SUM) {                                                            \
-            for (int64_t r = 1; r < R; ++r) {                                              \
-                odo_next(&o);                                                              \
-                const T *xr = x + o.off;                                                   \
-                if (op == TG_RED_MAX)                                                      \
-                    for (int64_t j = 0; j < n; ++j) out[j] = max_##SFX(out[j], xr[j]);     \
-                else                                                                       \
-                    for (int64_t j = 0; j < n; ++j) out[j] = min_##SFX(out[j], xr[j]);     \
-            }                                                                              \
-            return;                                                                        \
-        }                                                                                  \
-        /* sum: add groups of ROW_GROUP rows into tmp, then tmp into out (two-level sum) */ \
-        int64_t r = 1;                                                                     \
-        while (r < R) {                                                                    \
-            odo_next(&o);                                                                  \
-            const T *x0 = x + o.off;                                                       \
-            for (int64_t j = 0; j < n; ++j) tmp[j] = x0[j];                                \
-            int64_t end = r + ROW_GROUP < R ? r + ROW_GROUP : R;                           \
-            for (++r; r < end; ++r) {                                                      \
-                odo_next(&o);                                                              \
-                const T *xr = x + o.off;                                                   \
-                for (int64_t j = 0; j < n; ++j) tmp[j] += xr[j];                           \
-            }                                                                              \
-            for (int64_t j = 0; j < n; ++j) out[j] += tmp[j];                              \
-        }                                                                                  \
-    }                                                                                      \
     int tg_reduce_##SFX(int op, int ndim, int nkeep, const int64_t *shape, const T *x,     \
                         const int64_t *xstrides, T *out) {                                 \
         if (op < 0 || op >= TG_RED_COUNT) return TG_EINVAL;                                \
@@ -254,13 +362,14 @@ static void sort_dims(int nd, int64_t *shape, int64_t *st) {
         int64_t n = kshape[nk - 1];                                                        \
         if (kst[nk - 1] == 1 && rst[nr - 1] != 1 && n >= 8 && R > 1) {                     \
             int64_t nb = (n + ROW_BLOCK - 1) / ROW_BLOCK, units = (K / n) * nb;            \
+            rows_fn_##SFX rows = ROWS_UNIT(SFX);                                           \
             _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")       \
             for (int64_t u = 0; u < units; ++u) {                                          \
                 int64_t outer = u / nb, j0 = (u % nb) * ROW_BLOCK;                         \
                 int64_t len = n - j0 < ROW_BLOCK ? n - j0 : ROW_BLOCK;                     \
                 odo_t ko;                                                                  \
                 odo_init(&ko, nk, kshape, kst, outer * n); /* once per unit */            \
-                rows_unit_##SFX(op, x + ko.off + j0, nr, rshape, rst, R, len,              \
+                rows(op, x + ko.off + j0, nr, rshape, rst, R, len,                         \
                                 out + outer * n + j0);                                     \
             }                                                                              \
             return TG_OK;                                                                  \

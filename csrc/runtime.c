@@ -62,18 +62,28 @@ const char *tg_build_info(void) {
     return "compiler: " TG_COMPILER_ "; flags: " TG_BUILD_FLAGS "; openmp: " TG_OPENMP_;
 }
 
+static int g_simd_cap = -1; /* what the CPU offers: detection runs once (a race only
+                                rewrites the same value) */
+static int g_simd_max = 2;   /* tg_set_simd_level's cap */
+
 int tg_simd_level(void) {
-    static int level = -1; /* cached: detection runs once (races only rewrite the same value) */
-    if (level >= 0) return level;
-    int found = 0;
+    if (g_simd_cap < 0) {
+        int found = 0;
 #if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) found = 2;
+        __builtin_cpu_init();
+        if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) found = 2;
 #endif
-    const char *forced = getenv("TINYGRAD_EDU_SIMD"); /* "0" forces the generic C path */
-    if (forced != NULL && strcmp(forced, "0") == 0) found = 0;
-    level = found;
-    return level;
+        const char *forced = getenv("TINYGRAD_EDU_SIMD"); /* "0" forces the generic C path */
+        if (forced != NULL && strcmp(forced, "0") == 0) found = 0;
+        g_simd_cap = found;
+    }
+    return g_simd_cap < g_simd_max ? g_simd_cap : g_simd_max;
+}
+
+int tg_set_simd_level(int level) {
+    int previous = tg_simd_level();
+    g_simd_max = level < 0 ? 2 : level;
+    return previous;
 }
 
 int tg_coalesce_(int ndim, int nops, const int64_t *shape, const int64_t *const *strides,

@@ -80,6 +80,10 @@ int tg_get_num_threads(void);
 const char *tg_build_info(void);
 /* SIMD code path chosen at run time: 0 generic C, 2 AVX2+FMA. */
 int tg_simd_level(void);
+/* Cap the SIMD path at `level` (0: generic C everywhere; negative: no cap, the CPU's best),
+   so tests can check both paths in one process; returns the previous tg_simd_level().
+   Kernels that cache their choice (the GEMM) may not follow. */
+int tg_set_simd_level(int level);
 
 /* out = op(x) over a strided n-d array x of the given shape. */
 int tg_unary_f32(int op, int ndim, const int64_t *shape, const float *x, const int64_t *xstrides, float *out);

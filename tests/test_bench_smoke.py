@@ -106,3 +106,25 @@ def test_parse_accuracy():
     assert parse_accuracy("epoch 3 ...\ntest accuracy: 97.5%\n") == 0.975
     assert parse_accuracy("Test acc 0.981") == 0.981
     assert parse_accuracy("no number here") is None
+
+
+def test_missing_module_is_skipped_with_a_note_not_an_error():
+    from tinygrad_edu.bench.runner import Env, _run_case, parse_args
+    from tinygrad_edu.bench.workloads import Spec
+
+    def build(env):
+        raise ImportError("No module named 'tinygrad_edu.not_written_yet'")
+
+    args = parse_args(["--no-torch", "--rounds", "1", "--calls", "2"])
+    res = _run_case(Spec("conv", "conv/x", "x", build), Env(None, True, 1), args)
+    assert "not_written_yet" in res["skipped"] and "contenders" not in res
+
+
+def test_unknown_group_is_a_clear_error(capsys):
+    import pytest
+
+    from tinygrad_edu.bench.runner import parse_args
+
+    with pytest.raises(SystemExit):
+        parse_args(["--only", "matmul,nosuch"])
+    assert "nosuch" in capsys.readouterr().err

@@ -56,6 +56,38 @@ def test_train_cnn_and_resume(tmp_path, capsys):
     assert printed.count("test accuracy:") == 2 and "epoch 1/" not in printed  # --quiet
 
 
+def test_resume_with_other_options_is_a_clear_error(tmp_path, capsys):
+    out = str(tmp_path / "r")
+    assert cli.main(["train", "--epochs", "1", "--hidden", "16", "--quiet", "--out", out]) == 0
+    code = cli.main(["train", "--epochs", "2", "--hidden", "32", "--quiet", "--out", out,
+                     "--resume"])
+    err = capsys.readouterr().err
+    assert code == 1 and "cannot resume from" in err and "size mismatch" in err
+    code = cli.main(["train", "--resume", "--quiet", "--out", str(tmp_path / "empty")])
+    assert code == 1 and "does not exist" in capsys.readouterr().err
+
+
+def test_backend_and_threads_options(tmp_path, capsys):
+    if "c" not in tg.backend.available():
+        pytest.skip("the C backend is not built here")
+    c = tg.backend._modules["c"]
+    before = c.get_num_threads()
+    try:
+        assert cli.main(["train", "--epochs", "1", "--hidden", "8", "--threads", "1",
+                         "--quiet", "--out", str(tmp_path / "t")]) == 0
+        assert c.get_num_threads() == 1
+        assert cli.main(["train", "--epochs", "1", "--hidden", "8", "--backend", "numpy",
+                         "--quiet", "--out", str(tmp_path / "n")]) == 0
+        assert "backend numpy" in capsys.readouterr().out
+        with pytest.raises(SystemExit) as info:
+            cli.main(["train", "--backend", "numpy", "--threads", "2", "--out",
+                      str(tmp_path / "x")])
+        assert info.value.code == 2 and "numpy backend is active" in capsys.readouterr().err
+    finally:
+        c.set_num_threads(before)
+        tg.backend.use("c")
+
+
 def test_same_seed_same_history(tmp_path):
     runs = []
     for name in ("a", "b"):
@@ -82,6 +114,8 @@ def test_nan_loss_exits_with_a_message(tmp_path, capsys):
     (["train", "--epochs", "0"], "expected a positive integer"),
     (["train", "--lr", "-1"], "expected a positive finite number"),
     (["train", "--val-fraction", "0.7"], "expected a fraction in (0, 0.5)"),
+    (["train", "--val-fraction", "0.3", "--test-fraction", "0.3"], "too little for training"),
+    (["train", "--weight-decay", "-1"], "expected a finite number >= 0"),
     (["tune", "--method", "magic"], "invalid choice: 'magic'"),
     (["fly"], "invalid choice: 'fly'"),
     ([], "required"),
@@ -144,7 +178,7 @@ def test_bench_missing_says_so(monkeypatch, capsys):
 def test_tune_runs_a_small_search(capsys):
     assert cli.main(["tune", "--trials", "2", "--epochs", "1", "--quiet"]) == 0
     out = capsys.readouterr().out
-    assert "random search, 2 trials" in out and "best: {'lr':" in out
+    assert "random search, 2 trials" in out and "best: lr=" in out
 
 
 def test_tune_bayes_without_optuna_says_how_to_get_it(monkeypatch, capsys):

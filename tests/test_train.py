@@ -278,6 +278,22 @@ def test_interrupted_then_resumed_equals_uninterrupted(tmp_path):
         np.testing.assert_array_equal(resumed.model.state_dict()[k], v)
 
 
+def test_resuming_a_finished_run_still_restores_the_best_weights(tmp_path):
+    def trainer():
+        model, train, val, opt = one_weight_problem()
+        rec = Recorder()
+        t = Trainer(model, nn.MSELoss(), opt, verbose=0, checkpoint=tmp_path / "c.npz",
+                    callbacks=[rec, EarlyStopping(patience=50, verbose=False)])
+        return t, train, val, rec
+
+    first, train, val, rec = trainer()
+    first.fit(train, val, epochs=10)
+    assert first.model.weight.data.item() == rec.w[7]
+    again, train, val, _ = trainer()
+    h = again.fit(train, val, epochs=10, resume_from=tmp_path / "c.npz")
+    assert len(h) == 10 and again.model.weight.data.item() == rec.w[7]
+
+
 def test_resume_errors_are_clear(tmp_path):
     trainer, train, val = make_run(tmp_path, nn.CrossEntropyLoss())
     trainer.fit(train, val, epochs=1)

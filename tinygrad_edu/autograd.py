@@ -11,6 +11,8 @@ are written in Tensor ops, so with ``create_graph=True`` the walk records a grap
 and gradients can be differentiated again.
 """
 
+import warnings
+
 import numpy as np
 
 _grad_enabled = True
@@ -29,36 +31,38 @@ class Function:
     Every positional argument of ``apply`` is a Tensor; options are keyword arguments.
     """
 
-    __slots__ = ("parents", "needs_input_grad", "saved", "saved_versions", "out_data",
-                 "hooks", "__dict__", "__weakref__")
+    __slots__ = ("parents", "needs_input_grad", "__dict__", "__weakref__")
+    # Defaults read from the class until a node sets its own (saves four stores per op).
+    saved = ()  # tensors kept by save_for_backward; None once freed after backward
+    saved_versions = ()
+    out_data = None  # the output array kept by save_output
+    hooks = None  # tensor hooks registered on this node's output
 
     @classmethod
     def apply(cls, *tensors, **params):
-        ctx = cls.__new__(cls)
-        ctx.saved = ()
-        ctx.out_data = None
-        requires = False
+        ctx = _new(cls)
         if _grad_enabled:
             ctx.needs_input_grad = needs = tuple([t.requires_grad for t in tensors])
-            requires = True in needs
-        else:
-            ctx.needs_input_grad = (False,) * len(tensors)
+            data = cls.forward(ctx, *tensors, **params)
+            if _forward_observers:
+                for obs in _forward_observers:
+                    obs(ctx, tensors, data)
+            if True in needs:
+                ctx.parents = tensors
+                return _wrap(data, True, ctx)
+            return _wrap(data, False, None)
+        ctx.needs_input_grad = (False,) * len(tensors)
         data = cls.forward(ctx, *tensors, **params)
         if _forward_observers:
             for obs in _forward_observers:
                 obs(ctx, tensors, data)
-        out = Tensor._wrap(data, requires)
-        if requires:
-            ctx.parents = tensors
-            ctx.hooks = None
-            out._ctx = ctx
-        return out
+        return _wrap(data, False, None)
 
     # ---- what forward may call
     def save_for_backward(self, *tensors):
         """Keep input tensors for backward; an in-place change to them afterwards is caught."""
         self.saved = tensors
-        self.saved_versions = tuple(t._version for t in tensors)
+        self.saved_versions = tuple([t._version for t in tensors])
 
     def save_output(self, data):
         """Keep the output array; backward gets it back as ``ctx.output``."""
@@ -103,6 +107,39 @@ def _freed_message(node):
     return (f"{type(node).__name__}: trying to backward through the graph a second time (its "
             "saved values were freed after the first backward). Pass retain_graph=True to the "
             "first backward() if you need to call it twice.")
+
+
+# ------------------------------------------------------------------------------ growing graphs
+
+
+class GraphGrowthWarning(UserWarning):
+    """``total += loss`` keeps every step's graph alive (issue 8)."""
+
+
+def _check_accumulate(total, value):
+    """Warn on the classic leak ``total_loss += loss`` (called by ``Tensor.__iadd__`` only,
+    so ordinary ops pay nothing).
+
+    The sign is an operand whose graph -- its own node, or the node one step up -- has
+    already been through backward (``saved`` is None once released). Accumulating such a
+    tensor with grad on links every step's graph, activations included, into one chain that
+    is never freed. Looking one step up catches ``total += loss`` written before
+    ``loss.backward()`` too: on the next step, ``total``'s node holds last step's loss.
+    """
+    if not _grad_enabled:
+        return
+    for t in (total, value):
+        node = getattr(t, "_ctx", None)
+        if node is None:
+            continue
+        if node.saved is None or any(p._ctx is not None and p._ctx.saved is None
+                                     for p in node.parents):
+            warnings.warn(
+                f"+=: accumulating a tensor of shape {t.shape} whose graph already went "
+                "through backward; with grad on, this links every step's graph into one that "
+                "is never freed, and memory grows each step. Hint: accumulate a number, "
+                "total += loss.item() (or loss.detach()).", GraphGrowthWarning, stacklevel=3)
+            return
 
 
 # ------------------------------------------------------------------------------ grad mode
@@ -340,5 +377,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 
 Tensor = None  # bound by tensor.py once the class exists (the two modules need each other)
+_wrap = None  # Tensor._wrap, bound by tensor.py too
+_new = object.__new__
 
 from . import autograd_functional as functional  # noqa: E402  (issue 7: autograd.functional)

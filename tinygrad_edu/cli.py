@@ -19,9 +19,9 @@ import os
 import sys
 import time
 
-__all__ = ["DEFAULTS", "build_parser", "main"]
-
 from .quickstart import DEFAULTS, SPLIT
+
+__all__ = ["DEFAULTS", "build_parser", "main"]
 
 
 def _positive_int(text):
@@ -51,6 +51,16 @@ def _positive_float(text):
         raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
     if not v > 0 or v == float("inf"):
         raise argparse.ArgumentTypeError(f"expected a positive finite number, got {text}")
+    return v
+
+
+def _nonneg_float(text):
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
+    if not 0.0 <= v < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text}")
     return v
 
 
@@ -94,7 +104,8 @@ def build_parser():
     t.add_argument("--batch-size", type=_positive_int)
     t.add_argument("--hidden", type=_positive_int, help="hidden layer width")
     t.add_argument("--dropout", type=_probability)
-    t.add_argument("--weight-decay", type=float, default=None)
+    t.add_argument("--weight-decay", type=_nonneg_float, default=None,
+                   help="L2 weight decay (default: the optimizer's own)")
     t.add_argument("--seed", type=_nonneg_int, default=0, help="seed for split, init, batches")
     t.add_argument("--val-fraction", type=_fraction, default=SPLIT[1])
     t.add_argument("--test-fraction", type=_fraction, default=SPLIT[2])
@@ -167,7 +178,7 @@ def run_train(args, parser):
     if args.threads:
         if backend.name != "c":
             parser.error("--threads sets the C kernels' threads; the numpy backend is active")
-        backend.set_num_threads(args.threads)
+        backend.current_module().set_num_threads(args.threads)
     log = (lambda *a, **k: None) if args.quiet else print
     try:
         res = train_digits(args.model, args.epochs, args.lr, args.optimizer, args.batch_size,
@@ -180,6 +191,12 @@ def run_train(args, parser):
         return 1
     except FileNotFoundError as exc:
         print(f"tinygrad-edu train: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        if not args.resume:
+            raise
+        print(f"tinygrad-edu train: {exc}\nHint: resume with the options of the run that "
+              "wrote the checkpoint", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"\ntinygrad-edu train: interrupted; the finished epochs are in {out} "
@@ -298,6 +315,8 @@ def run_tune(args):
     print(f"\n{result.method} search, {len(result)} trials, {args.epochs} epochs each, "
           f"scored by accuracy on {scored}:")
     print(result.table())
-    print(f"best: {result.best_config} (accuracy {result.best_score:.4f}); "
+    best = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}"
+                     for k, v in result.best_config.items())
+    print(f"best: {best} (accuracy {result.best_score:.4f}); "
           f"{time.perf_counter() - start:.1f}s")
     return 0

@@ -25,11 +25,16 @@ import numpy as np
 
 __all__ = ["DEFAULTS", "SPLIT", "check_writable", "train_digits"]
 
-# Tuned defaults per model (measurements in the issue-5 closing note).
+# Tuned defaults per model, over seeds 0..9; the choices also have the best mean validation
+# accuracy among those tried (mlp 97.3%, cnn 98.7%). Test accuracy (269 samples, one sample
+# is 0.37%): mlp mean 97.8% (min 96.3, seed 0: 98.5), cnn mean 98.8% (min 98.1, seed 0:
+# 99.6). Tried for the mlp and within noise or worse: hidden 256, dropout 0.1/0.3/0.4,
+# lr 1e-3, batch 32/128, AdamW, min-max scaling, 50 epochs; for the cnn: hidden 64, dropout
+# 0.3, batch 64, lr 1e-3.
 DEFAULTS = {
-    "mlp": {"epochs": 30, "lr": 3e-3, "optimizer": "adam", "batch_size": 32, "hidden": 128,
+    "mlp": {"epochs": 30, "lr": 3e-3, "optimizer": "adam", "batch_size": 64, "hidden": 128,
             "dropout": 0.2},
-    "cnn": {"epochs": 20, "lr": 2e-3, "optimizer": "adam", "batch_size": 32, "hidden": 64,
+    "cnn": {"epochs": 20, "lr": 2e-3, "optimizer": "adam", "batch_size": 32, "hidden": 128,
             "dropout": 0.2},
 }
 SPLIT = (0.7, 0.15, 0.15)

@@ -224,6 +224,10 @@ class Tensor:
     def __radd__(self, other):
         return _binary(_ew.Add, _lift(other, self), self)
 
+    def __iadd__(self, other):  # out of place, like __add__; warns on `total += loss` leaks
+        autograd._check_accumulate(self, other)
+        return _binary(_ew.Add, self, other)
+
     def __sub__(self, other):
         return _binary(_ew.Sub, self, other)
 
@@ -475,6 +479,9 @@ class _HookHandle:
             self.hooks.remove(self.hook)
 
 
+_CONSTANTS = {}  # (scalar, dtype) -> read-only 0-d Tensor: `x * 0.5` in a loop lifts once
+
+
 def _lift(value, like):
     """A Python scalar (or array) as a constant Tensor that keeps ``like``'s dtype."""
     if isinstance(value, Tensor):
@@ -482,8 +489,16 @@ def _lift(value, like):
     if isinstance(value, (int, float, bool, np.number)):
         dt = like.data.dtype
         if dt.kind != "f" and isinstance(value, (float, np.floating)):
-            dt = np.dtype(np.float32)  # int tensor * 2.5 -> float32, as in PyTorch
-        return Tensor._wrap(np.asarray(value, dtype=dt), False)
+            dt = _FLOATS[0]  # int tensor * 2.5 -> float32, as in PyTorch
+        key = (value, dt)
+        t = _CONSTANTS.get(key)
+        if t is None:
+            t = Tensor._wrap(np.asarray(value, dtype=dt), False)
+            t.data.flags.writeable = False
+            # NOTE: 0.0 == -0.0 as dict keys, so zeros are not cached (their sign matters)
+            if value != 0 and len(_CONSTANTS) < 4096:
+                _CONSTANTS[key] = t
+        return t
     return Tensor(value)
 
 
@@ -524,6 +539,7 @@ def result_dtype(da, db):
 
 
 autograd.Tensor = Tensor
+autograd._wrap = Tensor._wrap
 
 from .ops import elementwise as _ew  # noqa: E402  (the ops need the Tensor class first)
 from .ops import matmul as _mm  # noqa: E402

@@ -36,7 +36,6 @@ import time
 import numpy as np
 
 from . import _rng
-from .autograd import no_grad
 from .callbacks import (
     Callback,
     EarlyStopping,
@@ -44,6 +43,15 @@ from .callbacks import (
     ModelCheckpoint,
     resolve_mode,
 )
+from .evaluate import (
+    Meter,
+    auto_metrics,
+    evaluate,
+    predict,
+    resolve_metrics,
+    split_batch,
+)
+from .history import History
 from .progress import progress
 from .tensor import Tensor
 
@@ -72,137 +80,6 @@ class NonFiniteLossError(FloatingPointError):
     def __init__(self, message, epoch, batch, loss, history):
         super().__init__(message)
         self.epoch, self.batch, self.loss, self.history = epoch, batch, loss, history
-
-
-class History:
-    """Per-epoch records: ``history["val_loss"]`` is a list with one float per epoch.
-
-    ``history.epoch`` lists the epoch numbers (from 1), ``history.times`` the seconds each
-    took (kept apart from the metrics: two runs with one seed have equal ``records`` but not
-    equal times). ``to_dict()`` / ``from_dict()`` / ``save_json(path)`` give plain data.
-    """
-
-    def __init__(self):
-        self.epoch, self.times, self.records = [], [], {}
-
-    def append(self, epoch, logs, seconds):
-        for key in logs:
-            if key not in self.records:  # a value that appears late: earlier epochs get NaN
-                self.records[key] = [math.nan] * len(self.epoch)
-        for key, values in self.records.items():
-            values.append(float(logs.get(key, math.nan)))
-        self.epoch.append(int(epoch))
-        self.times.append(float(seconds))
-
-    def __getitem__(self, key):
-        if key == "epoch":
-            return self.epoch
-        if key not in self.records:
-            raise KeyError(f"History: no {key!r}; recorded: {sorted(self.records)}")
-        return self.records[key]
-
-    def __contains__(self, key):
-        return key in self.records
-
-    def __len__(self):
-        return len(self.epoch)
-
-    def keys(self):
-        return list(self.records)
-
-    def best(self, key, mode="auto"):
-        """``(epoch, value)`` of the best epoch for ``key`` (min for losses, max for
-        accuracy-like names unless ``mode`` says)."""
-        values = np.asarray(self[key], dtype=np.float64)
-        if values.size == 0 or np.all(np.isnan(values)):
-            raise ValueError(f"History.best: no finite value of {key!r} yet")
-        pick = np.nanargmax if resolve_mode(key, mode, "History.best") == "max" else np.nanargmin
-        i = int(pick(values))
-        return self.epoch[i], float(values[i])
-
-    def to_dict(self):
-        return {"epoch": list(self.epoch), **{k: list(v) for k, v in self.records.items()},
-                "time": list(self.times)}
-
-    @classmethod
-    def from_dict(cls, data):
-        h = cls()
-        h.epoch = [int(e) for e in data.get("epoch", [])]
-        h.times = [float(t) for t in data.get("time", [0.0] * len(h.epoch))]
-        h.records = {k: [float(x) for x in v] for k, v in data.items()
-                     if k not in ("epoch", "time")}
-        return h
-
-    def save_json(self, path):
-        """Write ``to_dict()`` as JSON (NaN written as null so any JSON reader takes it)."""
-        data = {k: [None if isinstance(x, float) and not math.isfinite(x) else x for x in v]
-                for k, v in self.to_dict().items()}
-        with open(path, "w", encoding="utf-8") as f:
-            json.dump(data, f, indent=1)
-        return path
-
-    def __repr__(self):
-        last = {k: round(v[-1], 4) for k, v in self.records.items()} if self.epoch else {}
-        return f"History({len(self)} epochs, last={last})"
-
-
-# ---------------------------------------------------------------- batches and metrics
-
-
-def _split_batch(batch):
-    """(inputs tuple, target): the last field of a tuple batch is the target."""
-    if isinstance(batch, (tuple, list)) and len(batch) >= 2:
-        return tuple(batch[:-1]), batch[-1]
-    raise TypeError(f"fit: a batch must be a tuple (inputs..., target), got "
-                    f"{type(batch).__name__}; use a DataLoader over TensorDataset(X, y)")
-
-
-def _accuracy(out, target):
-    return float(np.mean(out.argmax(axis=1) == target))
-
-
-def _resolve_metrics(metrics):
-    """``{name: fn(output_array, target_array) -> float}``; "auto" resolves per batch."""
-    if metrics == "auto" or metrics is None:
-        return metrics
-    if isinstance(metrics, str) or callable(metrics):
-        metrics = [metrics]
-    if isinstance(metrics, dict):
-        items = list(metrics.items())
-    else:
-        items = [(m, m) if isinstance(m, str) else (getattr(m, "__name__", "metric"), m)
-                 for m in metrics]
-    out = {}
-    for name, fn in items:
-        if isinstance(fn, str):
-            if fn != "accuracy":
-                raise ValueError(f"fit: unknown metric {fn!r}; use 'accuracy' or a function "
-                                 "fn(output_array, target_array) -> float")
-            fn = _accuracy
-        if not callable(fn):
-            raise TypeError(f"fit: metric {name!r} is not callable")
-        out[name] = fn
-    return out
-
-
-def _auto_metrics(out, target):
-    """Accuracy for classification (scores (n, C), integer labels (n,)), else none."""
-    if out.ndim == 2 and target.ndim == 1 and target.dtype.kind in "iu":
-        return {"accuracy": _accuracy}
-    return {}
-
-
-class _Meter:
-    """Sample-weighted means of the loss and the metrics over an epoch."""
-
-    def __init__(self):
-        self.n, self.sums = 0, {}
-
-    def add(self, key, value, n):
-        self.sums[key] = self.sums.get(key, 0.0) + value * n
-
-    def result(self, prefix=""):
-        return {prefix + k: v / max(self.n, 1) for k, v in self.sums.items()}
 
 
 def _rng_state(gen):
@@ -255,7 +132,7 @@ class Trainer:
         self.callbacks = list(callbacks)
         if scheduler is not None:  # stepped first, so other callbacks see the new lr
             self.callbacks.insert(0, LRSchedulerCallback(scheduler, scheduler_monitor))
-        self.metrics = _resolve_metrics(metrics)
+        self.metrics = resolve_metrics(metrics)
         self.clip_grad_norm, self.clip_grad_value = clip_grad_norm, clip_grad_value
         self.checkpoint, self.verbose, self.progress_kind = checkpoint, verbose, progress_kind
         self.log = log if verbose else (lambda *a, **k: None)
@@ -283,19 +160,19 @@ class Trainer:
 
     def _metrics_for(self, out, target):
         if self.metrics == "auto":
-            self.metrics = _auto_metrics(out, target)
+            self.metrics = auto_metrics(out, target)
         return self.metrics or {}
 
     def train_epoch(self, loader, epoch, total_epochs):
         """One pass over ``loader`` with parameter updates; returns the epoch's train logs."""
         self.model.train()
-        meter, max_norm = _Meter(), 0.0
+        meter, max_norm = Meter(), 0.0
         kind = self.progress_kind if self.verbose == 1 else "off"
         bar = progress(loader, total=len(loader), desc=f"epoch {epoch}/{total_epochs}",
                        kind=kind, leave=False)
         try:
             for b, batch in enumerate(bar, 1):
-                inputs, target = _split_batch(batch)
+                inputs, target = split_batch(batch)
                 self.optimizer.zero_grad()
                 out = self.model(*inputs)
                 loss = self.loss_fn(out, target)
@@ -326,8 +203,8 @@ class Trainer:
 
     def evaluate(self, loader, prefix=""):
         """Loss and metrics over ``loader`` without updates (eval mode, no graph)."""
-        return evaluate(self.model, loader, self.loss_fn, self.metrics, prefix=prefix,
-                        trainer=self)
+        # NOTE: "auto" metrics were resolved on the first training batch, before this runs
+        return evaluate(self.model, loader, self.loss_fn, self.metrics, prefix=prefix)
 
     # ---------------------------------------------------------------- the run
     def fit(self, train_loader, val_loader=None, epochs=10, resume_from=None):
@@ -340,11 +217,13 @@ class Trainer:
                              "than batch_size?)")
         self.train_loader, self.has_validation = train_loader, val_loader is not None
         if resume_from is not None:
-            self.load_checkpoint(resume_from)
-            if self.epochs_done >= epochs:
+            try:
+                self.load_checkpoint(resume_from)
+            except (ValueError, RuntimeError, KeyError) as exc:  # not this run's checkpoint
+                raise ValueError(f"fit: cannot resume from {resume_from}: {exc}") from exc
+            if self.epochs_done >= epochs:  # the loop below is empty; on_train_end still runs
                 self.log(f"the checkpoint already has {self.epochs_done} epochs (asked for "
-                         f"{epochs}); nothing to do")
-                return self.history
+                         f"{epochs}); nothing left to train")
         self.stop_training = False
         for cb in self.callbacks:
             cb.on_train_begin(self)
@@ -379,8 +258,9 @@ class Trainer:
         return self.history
 
     def _nonfinite(self, nf):
-        kept = [f"best weights of epoch {cb.best_epoch} saved at {cb.path}"
-                for cb in self.callbacks if isinstance(cb, ModelCheckpoint) and cb.saved]
+        kept = [f"best weights of epoch {cb.best_epoch} saved at "
+                f"{cb.path.format(epoch=cb.best_epoch)}" for cb in self.callbacks
+                if isinstance(cb, ModelCheckpoint) and cb.best_epoch is not None]
         kept += [f"the model holds the best weights of epoch {cb.best_epoch}"
                  for cb in self.callbacks
                  if isinstance(cb, EarlyStopping) and cb.best_weights is not None]
@@ -463,65 +343,3 @@ def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10, res
     callbacks, metrics, clip_grad_norm, checkpoint, verbose, ...)."""
     trainer = Trainer(model, loss_fn, optimizer, **options)
     return trainer.fit(train_loader, val_loader, epochs, resume_from)
-
-
-# ---------------------------------------------------------------- evaluate, predict
-
-
-def evaluate(model, loader, loss_fn=None, metrics="auto", prefix="", trainer=None):
-    """``{"loss": ..., "accuracy": ...}`` over ``loader`` (sample-weighted means), computed in
-    eval mode under ``no_grad``; the model's train/eval mode is restored afterwards."""
-    if trainer is None:
-        metrics = _resolve_metrics(metrics)
-    was_training = getattr(model, "training", False)
-    model.eval()
-    meter = _Meter()
-    try:
-        with no_grad():
-            for batch in loader:
-                inputs, target = _split_batch(batch)
-                out = model(*inputs)
-                n = len(target)
-                meter.n += n
-                if loss_fn is not None:
-                    meter.add("loss", float(loss_fn(out, target).item()), n)
-                tdata = target.data if isinstance(target, Tensor) else np.asarray(target)
-                if metrics == "auto":
-                    metrics = (trainer._metrics_for(out.data, tdata) if trainer is not None
-                               else _auto_metrics(out.data, tdata))
-                for name, fn in (metrics or {}).items():
-                    meter.add(name, fn(out.data, tdata), n)
-    finally:
-        model.train(was_training)
-    if meter.n == 0:
-        raise ValueError("evaluate: the loader yielded no samples")
-    return meter.result(prefix)
-
-
-def predict(model, data, batch_size=256):
-    """Model outputs for ``data`` as one numpy array (eval mode, no graph).
-
-    ``data``: a numpy array or Tensor of inputs (cut into batches of ``batch_size``), or a
-    DataLoader (the first field of each batch is the input). Take ``.argmax(axis=1)`` of a
-    classifier's output for class labels.
-    """
-    was_training = getattr(model, "training", False)
-    model.eval()
-    outs = []
-    try:
-        with no_grad():
-            if isinstance(data, (np.ndarray, Tensor)):
-                arr = data.data if isinstance(data, Tensor) else data
-                if arr.dtype.kind in "iu":
-                    arr = arr.astype(np.float32)
-                for s in range(0, arr.shape[0], batch_size):
-                    outs.append(model(Tensor(arr[s:s + batch_size])).data)
-            else:
-                for batch in data:
-                    x = batch[0] if isinstance(batch, (tuple, list)) else batch
-                    outs.append(model(x).data)
-    finally:
-        model.train(was_training)
-    if not outs:
-        raise ValueError("predict: no inputs")
-    return np.concatenate(outs)

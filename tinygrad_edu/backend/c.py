@@ -578,6 +578,14 @@ def simd_level():
     return _lib.tg_simd_level()
 
 
+def _set_simd_level(level):
+    """Cap the SIMD path (0: generic C; -1: the CPU's best); returns the previous level.
+
+    For tests that compare the AVX2 and the portable kernels in one process.
+    """
+    return _lib.tg_set_simd_level(level)
+
+
 # ---------------------------------------------------------------- optimizer steps (issue 4, optim)
 # One fused C call per parameter (csrc/optim.c). The reference's _optim_arrays checks dtype,
 # shape, contiguity and writability first, so C only ever sees valid buffers; it returns the
@@ -1020,8 +1028,8 @@ def _act_forward(op, x, p1, p2, ref, args, opname):
     f = _ACT_FWD.get(x.dtype)
     if f is None:
         return ref(x, *args)
-    if not x.flags.c_contiguous:
-        x = np.ascontiguousarray(x)
+    if not (x.flags.c_contiguous and x.flags.aligned):
+        x = np.array(x, order="C")  # NOTE: a fresh copy is aligned; ascontiguousarray is not
     out = _empty(x.shape, x.dtype)
     if x.size:
         ct = _ARR[x.dtype]
@@ -1044,10 +1052,10 @@ def _act_backward(op, x, g, p1, p2, ref, args, opname):
     if g.shape != x.shape:
         raise ValueError(f"{opname}: gradient shape {g.shape} does not match input shape "
                          f"{x.shape}")
-    if not x.flags.c_contiguous:
-        x = np.ascontiguousarray(x)
-    if not g.flags.c_contiguous:
-        g = np.ascontiguousarray(g)  # e.g. the broadcast ones of sum().backward()
+    if not (x.flags.c_contiguous and x.flags.aligned):
+        x = np.array(x, order="C")
+    if not (g.flags.c_contiguous and g.flags.aligned):
+        g = np.array(g, order="C")  # e.g. the broadcast ones of sum().backward()
     out = _empty(x.shape, dt)
     if x.size:
         ct = _ARR[dt]
@@ -1128,8 +1136,9 @@ def scatter_add_rows(idx, src, num_rows):
         return _ref.scatter_add_rows(idx, src, num_rows)
     if src.shape[0] != idx.shape[0]:
         raise ValueError(f"scatter_add_rows: {idx.shape[0]} indices for {src.shape[0]} rows")
-    idx = idx if idx.flags.c_contiguous else np.ascontiguousarray(idx)
-    src = src if src.flags.c_contiguous else np.ascontiguousarray(src)
+    # NOTE: np.array copies (aligned); ascontiguousarray would keep a misaligned buffer
+    idx = idx if idx.flags.c_contiguous and idx.flags.aligned else np.array(idx, order="C")
+    src = src if src.flags.c_contiguous and src.flags.aligned else np.array(src, order="C")
     out = np.zeros((num_rows,) + src.shape[1:], dtype=src.dtype)
     row = out.size // num_rows if num_rows else 0
     if idx.size and row:

@@ -216,9 +216,9 @@ def _optim_arrays(op, param, grad, *states):
     if not param.flags.writeable:
         raise ValueError(f"{op}: the parameter array (shape {param.shape}) is read-only; an "
                          "optimizer updates parameters in place")
-    if not param.flags.c_contiguous:
-        raise ValueError(f"{op}: the parameter array (shape {param.shape}) is not contiguous. "
-                         "Hint: store a contiguous copy, p.data = np.ascontiguousarray(p.data)")
+    if not (param.flags.c_contiguous and param.flags.aligned):  # C updates it in place
+        raise ValueError(f"{op}: the parameter array (shape {param.shape}) is not contiguous "
+                         "or not aligned. Hint: store a fresh copy, p.data = np.array(p.data)")
     grad = np.asarray(grad)
     if grad.shape != param.shape:
         raise ValueError(f"{op}: gradient of shape {grad.shape} for a parameter of shape "
@@ -233,10 +233,10 @@ def _optim_arrays(op, param, grad, *states):
             got = (s.shape, s.dtype) if isinstance(s, np.ndarray) else type(s).__name__
             raise ValueError(f"{op}: a state array must have the parameter's shape "
                              f"{param.shape} and dtype {param.dtype}, got {got}")
-        if not (s.flags.c_contiguous and s.flags.writeable):
-            raise ValueError(f"{op}: state arrays must be contiguous and writable")
-    if np.may_share_memory(grad, param):  # e.g. p.grad = p: the kernels assume no overlap
-        return grad.copy()
+        if not (s.flags.c_contiguous and s.flags.writeable and s.flags.aligned):
+            raise ValueError(f"{op}: state arrays must be contiguous, aligned and writable")
+    if np.may_share_memory(grad, param) or not grad.flags.aligned:
+        return grad.copy()  # p.grad = p (the kernels assume no overlap), or a misaligned view
     return np.asarray(grad, order="C")  # NOTE: not ascontiguousarray, which makes 0-d 1-d
 
 

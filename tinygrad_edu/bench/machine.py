@@ -83,6 +83,16 @@ def _caches():
     return out
 
 
+def _threadpools():
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return None
+    keep = ("user_api", "internal_api", "prefix", "version", "architecture", "num_threads",
+            "threading_layer", "filepath")
+    return [{k: p.get(k) for k in keep if k in p} for p in threadpool_info()]
+
+
 def describe(torch=None):
     """A JSON-able description of the machine and the software measured."""
     import numpy as np

@@ -158,11 +158,14 @@ def render(dot, path, format=None):
     return path
 
 
+_MAX_INDENT = 4 * 32  # deeper levels are printed at this indentation
+
+
 def graph_text(tensor, params=None, show_grad=False):
     """The graph as an indented text tree, the loss at the top and leaves at the bottom.
 
     A node reached a second time (a tensor used twice: a fan-out) is printed once and then
-    referred to as "(see #k above)".
+    referred to as "(see #k above)". Below 32 levels the indentation stops growing.
     """
     names = _names(params)
     lines, numbers = [], {}
@@ -194,6 +197,8 @@ def graph_text(tensor, params=None, show_grad=False):
         if t._ctx is None or not t._ctx.parents:
             continue
         child_prefix = prefix + ("" if is_root else ("    " if last else "|   "))
+        if len(child_prefix) > _MAX_INDENT:  # a 100k-op chain would print O(depth^2) text
+            child_prefix = child_prefix[:_MAX_INDENT]
         kids = list(t._ctx.parents)
         for i in range(len(kids) - 1, -1, -1):
             stack.append((kids[i], child_prefix, i == len(kids) - 1, False))

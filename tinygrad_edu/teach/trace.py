@@ -78,6 +78,7 @@ class BackwardTrace:
         self._labels = {}  # id(node or leaf) -> label
         self._keep = []  # keeps labelled objects alive so their ids stay unique
         self._acc = {}  # target label -> [count, running sum, [(from, k, summary)]]
+        self._counts = [0, 0]  # leaves, nodes labelled so far (counted, not re-scanned)
 
     # ---- context manager
     def __enter__(self):
@@ -96,11 +97,13 @@ class BackwardTrace:
         if key not in self._labels:
             self._keep.append(obj)
             if is_leaf:
-                n = sum(1 for v in self._labels.values() if v.startswith("leaf"))
+                n = self._counts[0]
+                if key not in self.names:  # named leaves do not use up a leaf number
+                    self._counts[0] += 1
                 self._labels[key] = self.names.get(key, f"leaf{n}{_fmt_shape(obj.shape)}")
             else:
-                n = sum(1 for v in self._labels.values() if "#" in v) + 1
-                self._labels[key] = f"{obj.name}#{n}"
+                self._counts[1] += 1
+                self._labels[key] = f"{obj.name}#{self._counts[1]}"
         return self._labels[key]
 
     # ---- the observer
