@@ -31,13 +31,17 @@
 
 #define ALIGN 64 /* packing buffers: cache-line aligned */
 
-static int g_path = TG_GEMM_PATH_AUTO; /* set by tg_gemm_set_path (tests, benchmarks) */
+/* Set by tg_gemm_set_path (tests, benchmarks): the path, and the highest instruction set
+   allowed (0 portable C, 1 AVX2+FMA, 2 AVX-512; capped by what the CPU has). */
+static int g_path = TG_GEMM_PATH_AUTO, g_isa = TG_GEMM_ISA_AVX512;
 
-/* The blocked kernel for elements of es bytes under the current path. */
-static kernel_t *pick_kernel(int es) {
-    int max_level = g_path == TG_GEMM_PATH_GENERIC ? 0 : g_path == TG_GEMM_PATH_AVX2 ? 1 : 2;
-    return tg_gemm_kernel_(es, max_level);
+static int isa(void) {
+    int level = tg_gemm_level_();
+    return g_isa < level ? g_isa : level;
 }
+
+/* The blocked kernel for elements of es bytes under the current settings. */
+static kernel_t *pick_kernel(int es) { return tg_gemm_kernel_(es, isa()); }
 
 /* ---------------------------------------------------------------- blocked driver */
 
@@ -163,7 +167,7 @@ static void gemm_thread(const job_t *J, int tid, int nt) {
 DEFINE_DIRECT(direct_f32, float)
 DEFINE_DIRECT(direct_f64, double)
 #if !TG_X86
-#define direct_f32_avx2 direct_f32 /* never called: tg_gemm_level_() is 0 off x86 */
+#define direct_f32_avx2 direct_f32 /* never called: isa() is 0 off x86 */
 #define direct_f64_avx2 direct_f64
 #else
 TG_AVX2 static void direct_f32_avx2(int64_t m, int64_t n, int64_t k, const float *a,
@@ -190,9 +194,23 @@ TG_AVX2 static void direct_f64_avx2(int64_t m, int64_t n, int64_t k, const doubl
 static int direct_pays(int64_t m, int64_t n, int64_t k) {
     return (double)m * (double)n * (double)k <= TG_GEMM_DIRECT_MAX || m <= 2 || k == 1;
 }
+/* Products with m*n*k at most this skip packing when op(B) is not transposed and takes at
+   most TG_GEMM_SMALL_B_BYTES (so that it stays in L2 while every row tile streams it): the
+   small path, the SIMD register tile reading A and B in place.  Measured faster than the
+   blocked path up to about 160^3 with one thread and more with two (no barriers, no packing;
+   benchmarks/gemm/). */
+#ifndef TG_GEMM_SMALL_MAX
+#define TG_GEMM_SMALL_MAX (160 * 160 * 160)
+#endif
+#ifndef TG_GEMM_SMALL_B_BYTES
+#define TG_GEMM_SMALL_B_BYTES (256 << 10)
+#endif
+static int small_pays(int64_t m, int64_t n, int64_t k, int es) {
+    return (double)m * n * k <= TG_GEMM_SMALL_MAX && (double)k * n * es <= TG_GEMM_SMALL_B_BYTES;
+}
 /* Each extra thread needs at least this many multiply-adds to pay for waking it. */
 #ifndef TG_GEMM_PAR_MIN
-#define TG_GEMM_PAR_MIN (TG_PAR_GRAIN * TG_MACS_PER_UNIT) /* central policy: internal.h */
+#define TG_GEMM_PAR_MIN (64 * 64 * 64)
 #endif
 
 static int check_args(int64_t m, int64_t n, int64_t k, const void *a, int64_t lda,
@@ -204,6 +222,21 @@ static int check_args(int64_t m, int64_t n, int64_t k, const void *a, int64_t ld
     if (k == 0) return 0;
     if (a == NULL || b == NULL || lda < a_cols || ldb < b_cols) return TG_GEMM_EINVAL;
     return 0;
+}
+
+/* Threads for a product of `work` multiply-adds: the tg_set_num_threads setting, fewer when
+   each would get less than TG_GEMM_PAR_MIN, and 1 inside someone else's parallel region. */
+static int threads_for(double work) {
+    int nt = 1;
+#ifdef _OPENMP
+    if (!omp_in_parallel()) {
+        nt = tg_threads_();
+        if (work < (double)nt * TG_GEMM_PAR_MIN) nt = (int)(work / TG_GEMM_PAR_MIN);
+        if (nt < 1) nt = 1;
+    }
+#endif
+    (void)work;
+    return nt;
 }
 
 /* Shared by both dtypes: everything past argument checking and the direct path. */
@@ -220,15 +253,7 @@ static int gemm_blocked(int es, int64_t m, int64_t n, int64_t k, const void *a, 
     J.nc = even_block(n, J.K->nc, J.K->nr);
     J.mc = min64(J.K->mc, cdiv(m, J.K->mr) * J.K->mr);
 
-    int nt = 1;
-#ifdef _OPENMP
-    if (!omp_in_parallel()) {
-        double work = (double)m * (double)n * (double)k;
-        nt = tg_threads_();
-        if (work < (double)nt * TG_GEMM_PAR_MIN) nt = (int)(work / TG_GEMM_PAR_MIN);
-        if (nt < 1) nt = 1;
-    }
-#endif
+    int nt = threads_for((double)m * (double)n * (double)k);
     /* One allocation: the B panel, then one A block per thread, each 64-byte aligned. */
     int64_t bbytes = cdiv(J.kc * cdiv(J.nc, J.K->nr) * J.K->nr * es, ALIGN) * ALIGN;
     J.abuf_bytes = cdiv(J.mc * J.kc * es, ALIGN) * ALIGN;
@@ -264,10 +289,18 @@ static int gemm_blocked(int es, int64_t m, int64_t n, int64_t k, const void *a, 
         int64_t bsx = trans_b ? ldb : 1, bsp = trans_b ? 1 : ldb;                             \
         if (g_path == TG_GEMM_PATH_DIRECT ||                                                  \
             (g_path == TG_GEMM_PATH_AUTO && direct_pays(m, n, k))) {                          \
-            if (tg_gemm_level_() >= 1)                                                        \
+            if (isa() >= 1)                                                                   \
                 DIRECT_AVX2(m, n, k, a, asx, asp, b, bsx, bsp, c, ldc, accumulate);           \
             else                                                                              \
                 DIRECT(m, n, k, a, asx, asp, b, bsx, bsp, c, ldc, accumulate);                \
+            return 0;                                                                         \
+        }                                                                                     \
+        small_fn small = tg_gemm_small_(sizeof(T), isa());                                    \
+        if (small && bsx == 1 &&                                                              \
+            (g_path == TG_GEMM_PATH_SMALL ||                                                  \
+             (g_path == TG_GEMM_PATH_AUTO && small_pays(m, n, k, (int)sizeof(T))))) {          \
+            small(m, n, k, a, asx, asp, b, bsp, c, ldc, accumulate,                           \
+                  threads_for((double)m * n * k));                                            \
             return 0;                                                                         \
         }                                                                                     \
         return gemm_blocked(sizeof(T), m, n, k, a, asx, asp, b, bsx, bsp, c, ldc, accumulate);\
@@ -276,14 +309,16 @@ static int gemm_blocked(int es, int64_t m, int64_t n, int64_t k, const void *a, 
 DEFINE_GEMM(tg_gemm_f32, float, direct_f32, direct_f32_avx2)
 DEFINE_GEMM(tg_gemm_f64, double, direct_f64, direct_f64_avx2)
 
-int tg_gemm_set_path(int path) {
-    int level = tg_gemm_level_();
-    if (path < TG_GEMM_PATH_AUTO || path > TG_GEMM_PATH_DIRECT) return TG_GEMM_EINVAL;
-    if ((path == TG_GEMM_PATH_AVX2 && level < 1) || (path == TG_GEMM_PATH_AVX512 && level < 2))
-        return TG_GEMM_EUNSUPPORTED;
-    g_path = path;
+int tg_gemm_set_path(int path, int max_isa) {
+    if (path < TG_GEMM_PATH_AUTO || path > TG_GEMM_PATH_DIRECT || max_isa < TG_GEMM_ISA_GENERIC ||
+        max_isa > TG_GEMM_ISA_AVX512)
+        return TG_GEMM_EINVAL;
+    if (max_isa > tg_gemm_level_()) return TG_GEMM_EUNSUPPORTED;
+    g_path = path, g_isa = max_isa;
     return 0;
 }
+
+void tg_gemm_reset_path(void) { g_path = TG_GEMM_PATH_AUTO, g_isa = TG_GEMM_ISA_AVX512; }
 
 #ifdef TG_GEMM_TUNING
 /* Tuning builds only: override the block sizes of the kernel the current path picks. */
@@ -299,11 +334,8 @@ int tg_gemm_blocking(int elem_size, int64_t *out) {
     if ((elem_size != 4 && elem_size != 8) || out == NULL) return TG_GEMM_EINVAL;
     const kernel_t *K = pick_kernel(elem_size);
     out[0] = K->mr, out[1] = K->nr, out[2] = K->mc, out[3] = K->kc, out[4] = K->nc;
-    out[5] = TG_GEMM_DIRECT_MAX, out[6] = TG_GEMM_PAR_MIN;
+    out[5] = TG_GEMM_DIRECT_MAX, out[6] = TG_GEMM_SMALL_MAX, out[7] = TG_GEMM_PAR_MIN;
     return 0;
 }
 
-const char *tg_gemm_kernel_name(void) {
-    if (g_path == TG_GEMM_PATH_DIRECT) return "direct";
-    return pick_kernel(4)->name;
-}
+const char *tg_gemm_isa_name(void) { return pick_kernel(4)->name; }

@@ -223,8 +223,6 @@ DEFINE_UKR_GENERIC(ukr_f64_generic, double, 4, 4, store_edge_f64)
         }                                                                                     \
     }
 
-#define bcast512_ps(p) _mm512_set1_ps(*(p))
-#define bcast512_pd(p) _mm512_set1_pd(*(p))
 DEFINE_UKR_SIMD(ukr_f32_avx2, TG_AVX2, float, __m256, 6, 2, 8, _mm256_setzero_ps,
                 _mm256_load_ps, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_broadcast_ss,
                 _mm256_fmadd_ps, _mm256_add_ps, store_edge_f32)
@@ -237,6 +235,7 @@ DEFINE_UKR_SIMD(ukr_f32_avx512, TG_AVX512, float, __m512, 8, 2, 16, _mm512_setze
 DEFINE_UKR_SIMD(ukr_f64_avx512, TG_AVX512, double, __m512d, 8, 2, 8, _mm512_setzero_pd,
                 _mm512_load_pd, _mm512_loadu_pd, _mm512_storeu_pd, bcast512_pd,
                 _mm512_fmadd_pd, _mm512_add_pd, store_edge_f64)
+
 #endif
 
 /* ---------------------------------------------------------------- kernel table */

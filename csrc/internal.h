@@ -26,12 +26,15 @@
    for n scalar libm calls, tg_threads_for_(macs / TG_MACS_PER_UNIT) for a GEMM or a
    convolution.  A kernel file uses these instead of its own size threshold, so the
    policy is tuned in one place. */
-#define TG_PAR_GRAIN 262144
+/* TG_PAR_GRAIN (tg_core.h, so tests can read it) = 262144 */
 #define TG_COST_ARITH 1      /* add, mul, relu, a copy: memory-bound, per element */
 #define TG_COST_VMATH 2      /* vectorised exp/log/tanh/sigmoid (vmath.c), per element */
 #define TG_COST_LIBM 16      /* one scalar libm call (sin, erf, pow, ...), per element */
 #define TG_MACS_PER_UNIT 8   /* multiply-adds of a GEMM/convolution worth one unit */
 #define TG_PAR_MIN (2 * TG_PAR_GRAIN) /* the smallest work that gets two threads */
+
+/* The cap set by tg_set_simd_level (3 = no cap; vmath.c uses AVX-512 only at 3). */
+int tg_simd_cap_(void);
 
 /* Number of threads a kernel may use (tg_set_num_threads, else OMP_NUM_THREADS/cores). */
 int tg_threads_(void);

@@ -17,7 +17,7 @@
 #include "internal.h"
 
 #define RED_CHUNK 32768 /* elements per partial result of a long reduction */
-#define ROW_BLOCK 512   /* kept-dim block of the "rows" strategy (fits L1) */
+#define ROW_BLOCK 2048  /* largest kept-dim block of the "rows" strategy (tmp fits L1) */
 #define ROW_GROUP 128   /* the "rows" sum adds groups of this many rows pairwise-style */
 /* A reduction only reads: four elements cost about one work unit (internal.h). */
 #define RED_ELEMS_PER_UNIT 4
@@ -361,12 +361,16 @@ DEFINE_MAXMIN_AVX2(double, f64, pd, __m256d, 4)
         int nt = tg_threads_for_(K * R / RED_ELEMS_PER_UNIT);                                                 \
         int64_t n = kshape[nk - 1];                                                        \
         if (kst[nk - 1] == 1 && rst[nr - 1] != 1 && n >= 8 && R > 1) {                     \
-            int64_t nb = (n + ROW_BLOCK - 1) / ROW_BLOCK, units = (K / n) * nb;            \
+            /* long contiguous row pieces stream best; halve them until every thread    \
+               has a unit (a column's result does not depend on the block) */              \
+            int64_t blk = ROW_BLOCK;                                                       \
+            while (blk > 256 && (K / n) * ((n + blk - 1) / blk) < nt) blk /= 2;            \
+            int64_t nb = (n + blk - 1) / blk, units = (K / n) * nb;                        \
             rows_fn_##SFX rows = ROWS_UNIT(SFX);                                           \
             _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")       \
             for (int64_t u = 0; u < units; ++u) {                                          \
-                int64_t outer = u / nb, j0 = (u % nb) * ROW_BLOCK;                         \
-                int64_t len = n - j0 < ROW_BLOCK ? n - j0 : ROW_BLOCK;                     \
+                int64_t outer = u / nb, j0 = (u % nb) * blk;                               \
+                int64_t len = n - j0 < blk ? n - j0 : blk;                                 \
                 odo_t ko;                                                                  \
                 odo_init(&ko, nk, kshape, kst, outer * n); /* once per unit */            \
                 rows(op, x + ko.off + j0, nr, rshape, rst, R, len,                         \

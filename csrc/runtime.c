@@ -64,7 +64,7 @@ const char *tg_build_info(void) {
 
 static int g_simd_cap = -1; /* what the CPU offers: detection runs once (a race only
                                 rewrites the same value) */
-static int g_simd_max = 2;   /* tg_set_simd_level's cap */
+static int g_simd_max = 3;   /* tg_set_simd_level's cap (3: AVX-512 where vmath.c has it) */
 
 int tg_simd_level(void) {
     if (g_simd_cap < 0) {
@@ -82,9 +82,11 @@ int tg_simd_level(void) {
 
 int tg_set_simd_level(int level) {
     int previous = tg_simd_level();
-    g_simd_max = level < 0 ? 2 : level;
+    g_simd_max = level < 0 ? 3 : level;
     return previous;
 }
+
+int tg_simd_cap_(void) { return g_simd_max; }
 
 int tg_coalesce_(int ndim, int nops, const int64_t *shape, const int64_t *const *strides,
                  int64_t *shape_out, int64_t *strides_out) {

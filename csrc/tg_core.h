@@ -19,6 +19,10 @@
 /* Largest ndim a kernel accepts. */
 #define TG_MAX_NDIM 16
 
+/* Work units (about one element of a streaming binary op) each thread of a parallel region
+   must get; smaller work runs on the calling thread (csrc/internal.h explains the units). */
+#define TG_PAR_GRAIN 262144
+
 /* Unary op codes for tg_unary_*. */
 #define TG_UN_NEG 0
 #define TG_UN_EXP 1
@@ -80,9 +84,9 @@ int tg_get_num_threads(void);
 const char *tg_build_info(void);
 /* SIMD code path chosen at run time: 0 generic C, 2 AVX2+FMA. */
 int tg_simd_level(void);
-/* Cap the SIMD path at `level` (0: generic C everywhere; negative: no cap, the CPU's best),
-   so tests can check both paths in one process; returns the previous tg_simd_level().
-   Kernels that cache their choice (the GEMM) may not follow. */
+/* Cap the SIMD path at `level` (0: generic C everywhere; 2: AVX2, no AVX-512; negative: no
+   cap, the CPU's best), so tests can check every path in one process; returns the previous
+   tg_simd_level().  Kernels that cache their choice (the GEMM) may not follow. */
 int tg_set_simd_level(int level);
 
 /* out = op(x) over a strided n-d array x of the given shape. */

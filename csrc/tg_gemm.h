@@ -10,10 +10,12 @@
 #define TG_GEMM_ENOMEM 2
 #define TG_GEMM_EUNSUPPORTED 3
 #define TG_GEMM_PATH_AUTO 0
-#define TG_GEMM_PATH_GENERIC 1
-#define TG_GEMM_PATH_AVX2 2
-#define TG_GEMM_PATH_AVX512 3
-#define TG_GEMM_PATH_DIRECT 4
+#define TG_GEMM_PATH_BLOCKED 1
+#define TG_GEMM_PATH_SMALL 2
+#define TG_GEMM_PATH_DIRECT 3
+#define TG_GEMM_ISA_GENERIC 0
+#define TG_GEMM_ISA_AVX2 1
+#define TG_GEMM_ISA_AVX512 2
 
 /* float32 GEMM; see the comment above for the argument convention. */
 int tg_gemm_f32(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const float *a,
@@ -23,17 +25,22 @@ int tg_gemm_f32(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const
 int tg_gemm_f64(int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, const double *a,
                 int64_t lda, const double *b, int64_t ldb, double *c, int64_t ldc,
                 int accumulate);
-/* Choose the code path for later calls (process-wide; for tests and benchmarks, not to be
-   changed while another thread is multiplying): TG_GEMM_PATH_AUTO (default: direct loops for
-   tiny products, else the best blocked kernel this CPU supports), _GENERIC / _AVX2 / _AVX512
-   (always the blocked algorithm with that micro-kernel), _DIRECT (always the unpacked loops).
-   Returns 0, TG_GEMM_EUNSUPPORTED if this CPU lacks the instructions, TG_GEMM_EINVAL. */
-int tg_gemm_set_path(int path);
-/* Name of the micro-kernel used for large products under the current path:
-   "avx512", "avx2", "generic" or "direct". */
-const char *tg_gemm_kernel_name(void);
-/* Blocking of the blocked kernel the current path uses for elements of elem_size bytes
-   (4 or 8): writes out[0..6] = MR, NR (register tile), MC, KC, NC (cache blocks), the
-   largest m*n*k that the auto path sends to the direct loops, and the multiply-adds each
-   extra thread needs.  Returns 0 or TG_GEMM_EINVAL. */
+/* Force a code path for later calls, for tests and benchmarks (process-wide; not while
+   another thread is multiplying).  path: TG_GEMM_PATH_AUTO (the default: direct loops for
+   tiny or vector-like products, the unpacked SIMD tile loop for small ones with op(B) not
+   transposed, else the blocked algorithm), _BLOCKED (always pack), _SMALL (the unpacked tile
+   loop whenever op(B) is not transposed and SIMD is allowed, else blocked), _DIRECT (always
+   the plain loops).  max_isa: the highest instruction set used, TG_GEMM_ISA_GENERIC
+   (portable C), _AVX2 (AVX2+FMA) or _AVX512 (the default is the best this CPU has).
+   Returns 0, TG_GEMM_EUNSUPPORTED if this CPU lacks max_isa, or TG_GEMM_EINVAL. */
+int tg_gemm_set_path(int path, int max_isa);
+/* Back to the defaults: automatic path, best instruction set. */
+void tg_gemm_reset_path(void);
+/* Instruction set of the blocked kernel under the current settings: "avx512", "avx2" or
+   "generic". */
+const char *tg_gemm_isa_name(void);
+/* Blocking of the blocked kernel the current settings use for elements of elem_size bytes
+   (4 or 8): writes out[0..7] = MR, NR (register tile), MC, KC, NC (cache blocks), the
+   largest m*n*k the auto path sends to the direct loops and to the small path, and the
+   multiply-adds each extra thread needs.  Returns 0 or TG_GEMM_EINVAL. */
 int tg_gemm_blocking(int elem_size, int64_t *out);

@@ -9,10 +9,10 @@
    nan out.
 
    exp(x):  x = k ln2 + r with k = round(x / ln2), |r| <= ln2/2 (ln2 split in a high part
-            with trailing zero bits, so k * LN2_HI is exact, and a low part); e^r by its
-            Taylor series (degree 7 for float, 13 for double: the first neglected term is
-            below half an ulp); then times 2^k, as 2^(k/2) * 2^(k - k/2) so that results
-            that underflow to subnormals or overflow to inf are rounded once, correctly.
+            with trailing zero bits, so k * LN2_HI is exact, and a low part); e^r = 1 + r +
+            r^2 Q(r) with a minimax Q (vmath.h); then times 2^k: an add to the exponent
+            field while the result is a normal number, else (rare) 2^(k/2) * 2^(k - k/2) so
+            that subnormal and infinite results are rounded once, correctly.
    log(x):  x = m 2^e with m in [sqrt(1/2), sqrt(2)), f = m - 1 (exact), s = f / (2 + f);
             log(m) = 2 atanh(s) = f - s (f - R(s^2)) with R(z) = 2z/3 + 2z^2/5 + ... (the
             exact leading f keeps the error small); result e ln2 + log(m).
@@ -22,42 +22,16 @@
             overflows).
 
    Every element goes through the same vector code (a tail shorter than a vector is padded
-   in a small buffer), so a result never depends on where a thread's chunk starts. */
+   in a small buffer), so a result never depends on where a thread's chunk starts.  On CPUs
+   with AVX-512F the float32 exp, tanh and sigmoid run 16 lanes wide (vmath_avx512.c) with
+   the same operations per lane, hence the same bits. */
 #include <float.h>
 #include <math.h>
 #include <string.h>
 
 #include "internal.h"
+#define TG_VMATH_IMPL /* the constants and AVX-512 entry points of vmath.h */
 #include "vmath.h"
-
-/* ln2 = LN2_HI + LN2_LO; LN2_HI has few significant bits, so k * LN2_HI is exact. */
-#define LN2_HI_F 0.693359375f
-#define LN2_LO_F -2.12194440e-4f
-#define LN2_HI_D 6.93147180369123816490e-01 /* 0x3fe62e42fee00000 */
-#define LN2_LO_D 1.90821492927058770002e-10
-#define LOG2E 1.44269504088896340736
-#define SQRT2 1.41421356237309504880
-
-/* e^r - 1 = r + r^2 Q(r) for |r| <= ln2/2, with Q the minimax polynomial of degree 4
-   (float) or 10 (double) for (e^r - 1 - r) / r^2, fitted with the Remez algorithm at 60
-   digits: |Q error| < 6.3e-8 and 1.4e-18, i.e. below 0.2 ulp of e^r and 0.4 ulp of
-   e^r - 1 (Taylor would need degrees 7 and 13 for the same). */
-#define QF0 0.5000000026934362f
-#define QF1 0.16666577005951352f
-#define QF2 0.041666375249044677f
-#define QF3 0.0083631752554749376f
-#define QF4 0.0013941113663705256f
-#define QD0 0.49999999999999999997
-#define QD1 0.16666666666666670987
-#define QD2 0.041666666666666683779
-#define QD3 0.0083333333333261403857
-#define QD4 0.0013888888888874409389
-#define QD5 1.9841269874801979449e-4
-#define QD6 2.4801587347313608459e-5
-#define QD7 2.7557255424101092088e-6
-#define QD8 2.7557252937530174685e-7
-#define QD9 2.5105206981303334925e-8
-#define QD10 2.0921580875318928596e-9
 
 /* ------------------------------------------------------------------ portable C recipes */
 
@@ -222,8 +196,6 @@ AVX2 static inline __m256d em1_poly4(__m256d r) {
    (2^52) the sum keeps M's exponent, so its low mantissa bits hold the integer
    k = round(x / ln2) (|k| < 2^22) and kk - M is k as a float.  Shifting kk's bits left by
    23 (52) leaves exactly k in the exponent field: k << 23, ready to add to a float. */
-#define MAGIC_F 12582912.0f
-#define MAGIC_D 6755399441055744.0
 #define REDUCE(W, x, kk, k, r)                                                              \
     kk = _mm256_fmadd_##W(x, P##W(LOG2E), P##W(MAGIC_##W));                                 \
     k = _mm256_sub_##W(kk, P##W(MAGIC_##W));                                               \
@@ -440,14 +412,21 @@ DEFINE_AVX2_LOOP(sigmoid, double, f64, pd, 4, sigmoid4)
         if (tg_simd_level() >= 2) name##_##SFX##_avx2(n, x, y);                           \
         else name##_##SFX##_c(n, x, y);                                                   \
     }
+#define DEFINE_ENTRY512(name)                                                             \
+    void tg_v##name##_f32(int64_t n, const float *x, float *y) {                          \
+        if (tg_vmath_avx512_()) tg_v##name##_f32_avx512_(n, x, y);                        \
+        else if (tg_simd_level() >= 2) name##_f32_avx2(n, x, y);                          \
+        else name##_f32_c(n, x, y);                                                       \
+    }
 #else
 #define DEFINE_ENTRY(name, T, SFX)                                                        \
     void tg_v##name##_##SFX(int64_t n, const T *x, T *y) { name##_##SFX##_c(n, x, y); }
+#define DEFINE_ENTRY512(name) DEFINE_ENTRY(name, float, f32)
 #endif
-DEFINE_ENTRY(exp, float, f32)
+DEFINE_ENTRY512(exp)
 DEFINE_ENTRY(log, float, f32)
-DEFINE_ENTRY(tanh, float, f32)
-DEFINE_ENTRY(sigmoid, float, f32)
+DEFINE_ENTRY512(tanh)
+DEFINE_ENTRY512(sigmoid)
 DEFINE_ENTRY(exp, double, f64)
 DEFINE_ENTRY(log, double, f64)
 DEFINE_ENTRY(tanh, double, f64)

@@ -320,3 +320,215 @@ def test_runtime_info():
         cb.set_num_threads(previous)
     with pytest.raises(ValueError, match="set_num_threads"):
         cb.set_num_threads(0)
+
+
+# ---------------------------------------------------------------- vector math (csrc/vmath.c)
+# exp/log/tanh/sigmoid are polynomial recipes, not libm calls: check their error in ulp
+# against a long double reference over dense ranges, on the AVX2 and the portable path.
+
+# caps for cb._set_simd_level: portable C; AVX2 only; the CPU's best (AVX-512 for some
+# float32 vector math where the CPU has it)
+SIMD_CAPS = [0] + ([2, -1] if cb.simd_level() >= 2 else [])
+
+
+@pytest.fixture(params=SIMD_CAPS, ids=lambda cap: {0: "generic", 2: "avx2", -1: "best"}[cap])
+def simd(request):
+    previous = cb._set_simd_level(request.param)
+    yield request.param
+    cb._set_simd_level(-1)
+    assert cb.simd_level() == previous
+
+
+def _reference(op, x):
+    xl = x.astype(np.longdouble)
+    with np.errstate(all="ignore"):
+        if op == "sigmoid":
+            e = np.exp(-np.abs(xl))
+            return np.where(xl >= 0, 1 / (1 + e), e / (1 + e))
+        return getattr(np, op)(xl)
+
+
+def ulp_error(got, x, op):
+    """|got - exact| in units of the spacing of the correctly rounded result (subnormal
+    spacing at the bottom); inf where got is non-finite but the result is not."""
+    dt = got.dtype
+    ref = _reference(op, x)
+    with np.errstate(all="ignore"):
+        rounded = ref.astype(dt)
+        spacing = np.maximum(np.spacing(np.abs(rounded)), np.finfo(dt).smallest_subnormal)
+        err = np.abs(got.astype(np.longdouble) - ref) / spacing.astype(np.longdouble)
+    same_special = ~np.isfinite(rounded) & (got == rounded)
+    return np.where(same_special, 0, err)
+
+
+VMATH_RANGES = {
+    "exp": [(-105, 90), (-1, 1), (-750, 712)],  # float32 overflow/underflow edges, then f64's
+    "log": [(1e-6, 10), (0.5, 2)],
+    "tanh": [(-25, 25), (-0.7, 0.7), (-1e-3, 1e-3)],
+    "sigmoid": [(-800, 800), (-20, 20)],
+}
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("op", ["exp", "log", "tanh", "sigmoid"])
+def test_vmath_ulp_error(op, dtype, simd):
+    rng = np.random.default_rng(11)
+    xs = [rng.uniform(lo, hi, 100_000) for lo, hi in VMATH_RANGES[op]]
+    if op == "log":  # every binade from the smallest subnormal to the largest finite value
+        fi = np.finfo(dtype)
+        logs = rng.uniform(np.log(fi.smallest_subnormal), np.log(fi.max), 100_000)
+        xs.append(np.exp(logs.astype(np.longdouble)))
+    for x in xs:
+        x = x.astype(dtype)
+        err = ulp_error(getattr(cb, op)(x), x, op)
+        assert err.max() <= 3.0, (op, x[np.argmax(err)], err.max())
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_vmath_special_values(dtype, simd):
+    fi = np.finfo(dtype)
+    inf, nan = np.inf, np.nan
+    x = np.array([nan, inf, -inf, 0.0, -0.0, 1000.0, -1000.0, fi.max, -fi.max, fi.tiny,
+                  fi.smallest_subnormal, -1.0, 30.0, -30.0], dtype)
+    exp, log, tanh, sig = cb.exp(x), cb.log(x), cb.tanh(x), cb.sigmoid(x)
+    want_exp = [nan, inf, 0, 1, 1, inf, 0, inf, 0, 1, 1]
+    np.testing.assert_array_equal(exp[:11], np.array(want_exp, dtype))
+    assert np.isnan(log[[0, 2, 6, 8, 11]]).all()  # nan and negatives (numpy: nan)
+    np.testing.assert_array_equal(log[[1, 3, 4]], np.array([inf, -inf, -inf], dtype))
+    np.testing.assert_array_equal(tanh[1:], np.array([1, -1, 0, -0.0, 1, -1, 1, -1, fi.tiny,
+                                                      fi.smallest_subnormal,
+                                                      np.tanh(-1.0), 1, -1], dtype))
+    assert np.isnan(tanh[0]) and np.signbit(tanh[4])  # tanh(-0) = -0
+    np.testing.assert_array_equal(sig[1:9], np.array([1, 0, 0.5, 0.5, 1, 0, 1, 0], dtype))
+    assert np.isnan(sig[0]) and np.isfinite(sig[1:]).all()
+    with np.errstate(all="ignore"):  # the finite, non-special rest agrees with numpy
+        np.testing.assert_allclose(log[[9, 10, 12]], np.log(x[[9, 10, 12]]), rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("op", ["exp", "log", "tanh", "sigmoid"])
+def test_vmath_strided_and_tails(op, dtype, simd):
+    # every element goes through the same vector code: a strided view (copied through a
+    # buffer) and each length around the vector width give the contiguous result's bits
+    rng = np.random.default_rng(12)
+    base = rng.uniform(0.1, 5, 3 * 1000).astype(dtype)
+    full = getattr(cb, op)(base[::3].copy())
+    np.testing.assert_array_equal(getattr(cb, op)(base[::3]), full)
+    for n in [0, 1, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 255, 256, 257]:
+        np.testing.assert_array_equal(getattr(cb, op)(base[::3][:n].copy()), full[:n])
+
+
+@pytest.mark.skipif(cb.simd_level() < 2, reason="no AVX2")
+@pytest.mark.parametrize("op", ["exp", "tanh", "sigmoid"])
+def test_vmath_wide_and_avx2_paths_agree_bitwise(op):
+    # AVX-512 (when the CPU has it) does the AVX2 recipe's operations lane by lane
+    rng = np.random.default_rng(17)
+    x = np.concatenate([rng.uniform(-120, 120, 5003), rng.uniform(-3, 3, 5003),
+                        [np.nan, np.inf, -np.inf, 0, -0.0, 88.7, -87.5, -103.9, 1e-40]])
+    x = x.astype(np.float32)
+    best = getattr(cb, op)(x)
+    cb._set_simd_level(2)
+    try:
+        avx2 = getattr(cb, op)(x)
+    finally:
+        cb._set_simd_level(-1)
+    assert best.tobytes() == avx2.tobytes()
+
+
+# ---------------------------------------------------------------- threads: same bits
+
+def _with_threads(n, fn):
+    previous = cb.set_num_threads(n)
+    try:
+        return fn()
+    finally:
+        cb.set_num_threads(previous)
+
+
+GRAIN = cb._lib.TG_PAR_GRAIN
+# element counts where one more element brings a second thread (csrc/internal.h: cost 1 per
+# element for arithmetic, 2 for the vector math), and an odd size well above both
+THREAD_SIZES = [2 * GRAIN - 1, 2 * GRAIN, 2 * GRAIN + 1, GRAIN - 1, GRAIN, GRAIN + 1, 1_300_001]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_elementwise_bits_do_not_depend_on_threads(dtype, simd):
+    rng = np.random.default_rng(13)
+    big = rng.standard_normal(max(THREAD_SIZES) + 2).astype(dtype)
+    pos = np.abs(big) + 0.1
+    sig = cb.sigmoid(big)
+    calls = [(cb.exp, "x"), (cb.log, "p"), (cb.tanh, "x"), (cb.sigmoid, "x"), (cb.relu, "x"),
+             (cb.mul, "xg"), (cb.add, "xh"), (cb.relu_backward, "xg"),
+             (cb.sigmoid_backward, "yg"), (cb.tanh_backward, "yg"), (cb.maximum, "xg"),
+             (cb.lt, "xg")]
+    for n in THREAD_SIZES:
+        args = {"x": big[:n], "p": pos[:n], "y": sig[:n], "g": big[1:n + 1], "h": dtype(0.5)}
+        for fn, names in calls:
+            operands = [args[c] for c in names]
+            one = _with_threads(1, lambda: fn(*operands))  # noqa: B023 - called right here
+            two = _with_threads(2, lambda: fn(*operands))  # noqa: B023
+            assert one.tobytes() == two.tobytes(), (n, fn.__name__)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("op", ["add", "mul", "maximum", "relu_backward", "tanh_backward"])
+def test_broadcast_fast_paths_both_isas(op, dtype, simd):
+    # row (1, n), column (m, 1) and scalar operands, on either side, around vector widths
+    rng = np.random.default_rng(14)
+    for m, n in [(3, 7), (5, 8), (4, 17), (33, 65)]:
+        a = rng.standard_normal((m, n)).astype(dtype)
+        for b in [rng.standard_normal((1, n)), rng.standard_normal((m, 1)),
+                  rng.standard_normal(())]:
+            b = np.asarray(b, dtype)
+            check(getattr(cb, op)(a, b), getattr(nb, op)(a, b), dtype)
+            check(getattr(cb, op)(b, a), getattr(nb, op)(b, a), dtype)
+
+
+# ---------------------------------------------------------------- reductions, both paths
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("op", ["sum", "max", "min"])
+def test_reduce_sizes_around_vector_blocks(op, dtype, simd):
+    # lengths around the 4-vector unroll (32 floats / 16 doubles), the 1024-element leaves
+    # of the pairwise sum and the 32768-element chunks of long reductions
+    rng = np.random.default_rng(15)
+    x = rng.standard_normal(70_000).astype(dtype)
+    for n in [1, 2, 15, 16, 17, 31, 32, 33, 63, 64, 65, 1023, 1024, 1025, 2049, 32767, 32768,
+              32769, 65537]:
+        got, want = getattr(cb, op)(x[:n], (0,)), getattr(nb, op)(x[:n], (0,))
+        scale = np.sum(np.abs(x[:n])) if op == "sum" else 0
+        np.testing.assert_allclose(got, want, rtol=TOL[dtype]["rtol"],
+                                   atol=TOL[dtype]["rtol"] * scale)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("op", ["sum", "max", "min"])
+def test_reduce_nan_and_inf_anywhere(op, dtype, simd):
+    # a NaN inside an unrolled block, in a vector lane, or in the scalar tail always wins;
+    # infinities are ordinary values for max/min
+    n = 1000
+    for pos in [0, 5, 31, 32, 500, 991, 999]:
+        x = np.linspace(-1, 1, n).astype(dtype)
+        x[pos] = np.nan
+        assert np.isnan(getattr(cb, op)(x, (0,)))
+        x2 = np.tile(x, (3, 1))
+        assert np.isnan(getattr(cb, op)(x2, (1,))).all()
+        assert np.isnan(getattr(cb, op)(x2, (0,))[pos])
+    x = np.linspace(-1, 1, n).astype(dtype)
+    x[[7, 600]] = [np.inf, -np.inf]
+    want = {"sum": np.nan, "max": np.inf, "min": -np.inf}[op]
+    np.testing.assert_array_equal(getattr(cb, op)(x, (0,)), np.array(want, dtype))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_reduce_repeatable_at_fixed_threads(threads, simd):
+    rng = np.random.default_rng(16)
+    xs = [rng.standard_normal(n).astype(np.float32) for n in (4 * GRAIN + 3, 1_000_003)]
+    y = rng.standard_normal((1500, 700)).astype(np.float32)
+    for op in ("sum", "max", "min"):
+        f = getattr(cb, op)
+
+        def results(f=f):
+            return [f(x, None) for x in xs] + [f(y, (0,)), f(y, (1,))]
+        runs = [_with_threads(threads, results) for _ in range(2)]
+        assert all(a.tobytes() == b.tobytes() for a, b in zip(*runs))

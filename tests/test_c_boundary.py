@@ -15,12 +15,17 @@ Three deliberate, documented differences from the reference are accepted (and on
   read a float32 buffer as double[] otherwise), where numpy promotes silently;
 - index arrays that are not int64 (``idx32``): refused with an error naming the kernel;
 - shapes the reference accepts only by accident (it reshapes or broadcasts where the
-  contract says "exact shape") or fails on with an internal error (tuple unpacking): the C
-  wrapper checks the contract and raises ValueError naming the kernel; see ``STRICTER``.
+  contract says "exact shape") or fails on with an internal error (tuple unpacking), and
+  out-of-range class/pool indices (numpy's IndexError): the C wrapper checks the contract
+  and raises ValueError naming the kernel; the exact list is ``STRICTER``.
 """
+
+import os
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from tinygrad_edu.backend import numpy as nb
 
@@ -319,7 +324,7 @@ def _differs(a, b):
         if not np.allclose(a, b, rtol=tol, atol=tol, equal_nan=True):
             return "values differ"
     elif a.dtype == object:
-        if not all(x == y or (x != x and y != y) for x, y in zip(a.ravel(), b.ravel())):
+        if not all(x == y or (np.isnan(x) and np.isnan(y)) for x, y in zip(a.ravel(), b.ravel())):
             return "values differ"
     elif not np.array_equal(a, b):
         return "values differ"
@@ -425,6 +430,8 @@ MISALIGNED_XFAIL = {**{n: _CORE_BUG for n in UNARY + BINARY + ["sum", "max", "mi
     strict=True, reason=MISALIGNED_XFAIL[n])) if n in MISALIGNED_XFAIL else n
     for n in sorted(KERNELS) if n not in INPLACE])
 def test_misaligned_inputs_are_realigned_before_c(name, alignment_spy):
+    if name in MISALIGNED_XFAIL and os.environ.get("TINYGRAD_EDU_SANITIZED"):
+        pytest.skip("known misaligned load (the xfail's reason): UBSan would halt the run")
     problem = check(name, "unaligned")
     assert problem is None, f"{name}: {problem}"
     assert not alignment_spy, f"{name}: a kernel got a misaligned {alignment_spy[0]}"
@@ -447,6 +454,7 @@ def test_optimizer_steps_refuse_misaligned_state(name):
         np.testing.assert_allclose(args[0], ref[0], rtol=1e-6)
 
 
+@pytest.mark.xfail(strict=True, raises=TypeError, reason=_CORE_BUG)
 def test_misaligned_tensor_from_numpy_broadcasts():
     """The user-level face of the core bug above: tg.from_numpy shares a misaligned buffer."""
     import tinygrad_edu as tg
@@ -455,18 +463,13 @@ def test_misaligned_tensor_from_numpy_broadcasts():
     before = tg.backend.name
     tg.backend.use("c")
     try:
-        try:
-            out = (tg.from_numpy(x) + tg.from_numpy(np.ones(3, np.float32))).numpy()
-        except TypeError as exc:
-            pytest.xfail(f"{_CORE_BUG}: {exc}")
-        np.testing.assert_array_equal(out, x + 1)
+        out = (tg.from_numpy(x) + tg.from_numpy(np.ones(3, np.float32))).numpy()
     finally:
         tg.backend.use(before)
+    np.testing.assert_array_equal(out, x + 1)
 
 
 # ------------------------------------------------------------------ conv/pool geometry
-
-from hypothesis import given, strategies as st  # noqa: E402
 
 _geo = st.tuples(st.integers(-1, 4), st.integers(-1, 4))
 

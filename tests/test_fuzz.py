@@ -19,14 +19,16 @@ from collections import Counter
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
+from op_table import CASES
 
 import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
-from tinygrad_edu.ops import activation as act, conv as cv, softmax as sm
-
-from op_table import CASES
+from tinygrad_edu.ops import activation as act
+from tinygrad_edu.ops import conv as cv
+from tinygrad_edu.ops import softmax as sm
 
 pytestmark = [pytest.mark.skipif("c" not in tg.backend.available(), reason="C backend not built"),
               pytest.mark.filterwarnings("ignore::RuntimeWarning"),

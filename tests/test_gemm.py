@@ -1,12 +1,14 @@
-"""tg_gemm_f32 / tg_gemm_f64 (csrc/gemm.c) against a float64 numpy reference.
+"""tg_gemm_f32 / tg_gemm_f64 (csrc/gemm*.c) against a float64 numpy reference.
 
-Every code path (direct loops, portable C, AVX2, AVX-512 where the CPU has them) is forced in
-turn with tg_gemm_set_path, at sizes on both sides of every blocking edge the C side reports
+Every code path (blocked, small, direct) with every instruction set the CPU has (portable C,
+AVX2, AVX-512) is forced in turn with tg_gemm_set_path, at sizes on both sides of every
+blocking edge the C side reports
 (register tile MR x NR, cache blocks MC / KC / NC), with all four transpose combinations,
 accumulate on and off, and operands that are submatrices of larger arrays (leading dimension
 larger than the row).  C is filled with NaN when not accumulating: the kernel must overwrite
 it without reading it.
 """
+import contextlib
 import shutil
 import subprocess
 from pathlib import Path
@@ -19,36 +21,38 @@ from hypothesis import strategies as st
 _C = pytest.importorskip("tinygrad_edu._C")
 ffi, lib = _C.ffi, _C.lib
 
-PATHS = {"generic": lib.TG_GEMM_PATH_GENERIC, "avx2": lib.TG_GEMM_PATH_AVX2,
-         "avx512": lib.TG_GEMM_PATH_AVX512, "direct": lib.TG_GEMM_PATH_DIRECT,
-         "auto": lib.TG_GEMM_PATH_AUTO}
-# Paths this CPU can run (set_path refuses the others); restored to auto afterwards.
-SUPPORTED = [name for name, p in PATHS.items() if lib.tg_gemm_set_path(p) == 0]
-lib.tg_gemm_set_path(lib.TG_GEMM_PATH_AUTO)
+PATHS = {"auto": lib.TG_GEMM_PATH_AUTO, "blocked": lib.TG_GEMM_PATH_BLOCKED,
+         "small": lib.TG_GEMM_PATH_SMALL, "direct": lib.TG_GEMM_PATH_DIRECT}
+ISAS = {"generic": lib.TG_GEMM_ISA_GENERIC, "avx2": lib.TG_GEMM_ISA_AVX2,
+        "avx512": lib.TG_GEMM_ISA_AVX512}
+# Every (path, instruction set) this CPU can run: set_path refuses the others.  The small
+# path needs SIMD (without it the call takes the blocked path, tested already).
+COMBOS = [(p, i) for p in ("blocked", "small", "direct") for i in ISAS
+          if not (p == "small" and i == "generic") and lib.tg_gemm_set_path(PATHS[p], ISAS[i]) == 0]
+lib.tg_gemm_reset_path()
+BEST = [i for i in ISAS if lib.tg_gemm_set_path(lib.TG_GEMM_PATH_AUTO, ISAS[i]) == 0][-1]
+lib.tg_gemm_reset_path()
 DTYPES = [np.float32, np.float64]
 
 
-class use_path:
-    """Context manager: run the GEMM through one path and thread count, then restore."""
-
-    def __init__(self, path, threads=None):
-        self.path, self.threads = PATHS[path], threads
-
-    def __enter__(self):
-        assert lib.tg_gemm_set_path(self.path) == 0
-        self.old_threads = lib.tg_get_num_threads()
-        if self.threads is not None:
-            lib.tg_set_num_threads(self.threads)
-
-    def __exit__(self, *exc):
-        lib.tg_gemm_set_path(lib.TG_GEMM_PATH_AUTO)
-        lib.tg_set_num_threads(self.old_threads)
+@contextlib.contextmanager
+def use_path(path, isa=None, threads=None):
+    """Run the GEMM through one path, instruction set and thread count, then restore."""
+    assert lib.tg_gemm_set_path(PATHS[path], ISAS[isa or BEST]) == 0
+    old_threads = lib.tg_get_num_threads()
+    if threads is not None:
+        lib.tg_set_num_threads(threads)
+    try:
+        yield
+    finally:
+        lib.tg_gemm_reset_path()
+        lib.tg_set_num_threads(old_threads)
 
 
-def blocking(dtype, path):
-    """(MR, NR, MC, KC, NC, direct_max, par_min) of the kernel `path` uses for `dtype`."""
-    out = ffi.new("int64_t[7]")
-    with use_path(path):
+def blocking(dtype, isa):
+    """(MR, NR, MC, KC, NC, ...) of the kernel instruction set `isa` uses for `dtype`."""
+    out = ffi.new("int64_t[8]")
+    with use_path("blocked", isa):
         assert lib.tg_gemm_blocking(np.dtype(dtype).itemsize, out) == 0
     return tuple(out)
 
@@ -100,9 +104,9 @@ def check(rng, dtype, m, n, k, ta, tb, accumulate, pad=3):
     assert np.array_equal(cbig[outside], before[outside]), "wrote outside C"
 
 
-def edge_sizes(dtype, path):
-    """(m, n, k) triples on both sides of every blocking edge of `path`'s kernel."""
-    mr, nr, mc, kc, nc = blocking(dtype, path)[:5]
+def edge_sizes(dtype, isa):
+    """(m, n, k) triples on both sides of every blocking edge of `isa`'s kernel."""
+    mr, nr, mc, kc, nc = blocking(dtype, isa)[:5]
     ms = sorted({0, 1, mr - 1, mr, mr + 1, 2 * mr + 1, mc - 1, mc, mc + 1})
     ns = sorted({0, 1, nr - 1, nr, nr + 1, 2 * nr + 1})
     ks = sorted({0, 1, 2, kc - 1, kc, kc + 1, 2 * kc + 1})
@@ -113,24 +117,24 @@ def edge_sizes(dtype, path):
     return out
 
 
-@pytest.mark.parametrize("path", [p for p in SUPPORTED if p != "auto"])
+@pytest.mark.parametrize(("path", "isa"), COMBOS)
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_blocking_edges(path, dtype):
+def test_blocking_edges(path, isa, dtype):
     rng = np.random.default_rng(0)
-    with use_path(path):
-        for i, (m, n, k) in enumerate(edge_sizes(dtype, path)):
+    with use_path(path, isa):
+        for i, (m, n, k) in enumerate(edge_sizes(dtype, isa)):
             ta, tb = i % 2, (i // 2) % 2  # every transpose combination along the list
             check(rng, dtype, m, n, k, ta, tb, accumulate=i % 3 == 0)
 
 
-@pytest.mark.parametrize("path", [p for p in SUPPORTED if p != "auto"])
+@pytest.mark.parametrize(("path", "isa"), COMBOS)
 @pytest.mark.parametrize("ta", [0, 1])
 @pytest.mark.parametrize("tb", [0, 1])
-def test_transposes_and_accumulate(path, ta, tb):
+def test_transposes_and_accumulate(path, isa, ta, tb):
     rng = np.random.default_rng(1)
-    with use_path(path):
+    with use_path(path, isa):
         for dtype in DTYPES:
-            mr, nr, mc, kc = blocking(dtype, path)[:4]
+            mr, nr, mc, kc = blocking(dtype, isa)[:4]
             for accumulate in (0, 1):
                 check(rng, dtype, mc + mr + 1, 2 * nr + 1, kc + 3, ta, tb, accumulate)
 
@@ -139,10 +143,10 @@ def test_transposes_and_accumulate(path, ta, tb):
 @given(m=st.integers(0, 40), n=st.integers(0, 70), k=st.integers(0, 300),
        ta=st.integers(0, 1), tb=st.integers(0, 1), accumulate=st.integers(0, 1),
        pad=st.integers(0, 5), dtype=st.sampled_from(DTYPES),
-       path=st.sampled_from(SUPPORTED), threads=st.sampled_from([1, 2]),
+       combo=st.sampled_from([("auto", None), *COMBOS]), threads=st.sampled_from([1, 2]),
        seed=st.integers(0, 2**32 - 1))
-def test_random_shapes(m, n, k, ta, tb, accumulate, pad, dtype, path, threads, seed):
-    with use_path(path, threads):
+def test_random_shapes(m, n, k, ta, tb, accumulate, pad, dtype, combo, threads, seed):
+    with use_path(*combo, threads=threads):
         check(np.random.default_rng(seed), dtype, m, n, k, ta, tb, accumulate, pad)
 
 
@@ -152,21 +156,23 @@ def test_large_auto_two_threads(dtype):
     with use_path("auto", threads=2):
         check(np.random.default_rng(2), dtype, 301, 289, 517, 0, 0, 0)
         check(np.random.default_rng(3), dtype, 9, 700, 300, 1, 1, 1)  # a column split
+        check(np.random.default_rng(4), dtype, 100, 130, 90, 1, 0, 1)  # the small path
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_bit_identical_across_threads_and_runs(dtype):
     # Work is split over rows/columns of C, never over k: the same sums in the same order.
     rng = np.random.default_rng(4)
-    a, b = rng.standard_normal((250, 333)).astype(dtype), rng.standard_normal((333, 270)).astype(dtype)
-    results = []
-    for threads in (1, 2, 2, 1):
-        c = np.empty((250, 270), dtype)
-        with use_path("auto", threads):
-            assert gemm(0, 0, a, b, c, 0) == 0
-        results.append(c)
-    for r in results[1:]:
-        assert np.array_equal(r, results[0])
+    for m, n, k in [(250, 270, 333), (100, 90, 80)]:  # blocked path, then small path
+        a, b = rng.standard_normal((m, k)).astype(dtype), rng.standard_normal((k, n)).astype(dtype)
+        results = []
+        for threads in (1, 2, 2, 1):
+            c = np.empty((m, n), dtype)
+            with use_path("auto", threads=threads):
+                assert gemm(0, 0, a, b, c, 0) == 0
+            results.append(c)
+        for r in results[1:]:
+            assert np.array_equal(r, results[0])
 
 
 def test_k_zero_and_empty():
@@ -189,8 +195,10 @@ def test_invalid_arguments():
     assert f(0, 0, 3, 5, 4, pa, 4, pb, 5, pc, 4, 0) == lib.TG_GEMM_EINVAL  # ldc < n
     assert f(0, 0, 3, 5, 4, ffi.NULL, 4, pb, 5, pc, 5, 0) == lib.TG_GEMM_EINVAL
     assert np.all(c == 1.0)  # nothing written on error
-    assert lib.tg_gemm_set_path(99) == lib.TG_GEMM_EINVAL
-    assert lib.tg_gemm_blocking(2, ffi.new("int64_t[7]")) == lib.TG_GEMM_EINVAL
+    assert lib.tg_gemm_set_path(99, 0) == lib.TG_GEMM_EINVAL
+    assert lib.tg_gemm_set_path(0, 7) == lib.TG_GEMM_EINVAL
+    lib.tg_gemm_reset_path()
+    assert lib.tg_gemm_blocking(2, ffi.new("int64_t[8]")) == lib.TG_GEMM_EINVAL
 
 
 NESTED_C = r"""
@@ -235,8 +243,8 @@ def test_inside_callers_openmp_region(tmp_path):
     src.write_text(NESTED_C)
     exe = tmp_path / "nested"
     build = subprocess.run([cc, "-std=c11", "-O1", "-fopenmp", f"-I{csrc}", str(src),
-                            str(csrc / "gemm.c"), str(csrc / "gemm_kernels.c"),
-                            str(csrc / "runtime.c"), "-o", str(exe)], capture_output=True, check=False)
+                            *map(str, sorted(csrc.glob("gemm*.c"))), str(csrc / "runtime.c"),
+                            "-o", str(exe)], capture_output=True, check=False)
     assert build.returncode == 0, build.stderr.decode()
     run = subprocess.run([str(exe)], capture_output=True, timeout=120, check=False)
     assert run.returncode == 0 and run.stdout.strip() == b"0", run.stdout

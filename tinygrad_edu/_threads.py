@@ -8,7 +8,7 @@ import operator
 
 try:
     from .backend import c as _c
-except Exception:  # no C extension: the package runs on the numpy backend, one thread
+except Exception:  # noqa: BLE001 - no C extension: the numpy backend, one thread
     _c = None
 
 

@@ -78,7 +78,9 @@ class Function:
                 raise RuntimeError(
                     f"{type(self).__name__}.backward: a tensor of shape {t.shape} saved for "
                     f"backward was modified in place after it was saved (version {v} -> "
-                    f"{t._version}). Hint: use an out-of-place op (y = y + 1 instead of "
+                    f"{t._version}). Hint: an optimizer.step() or an assignment under "
+                    "no_grad() between the forward pass and backward() does this: call "
+                    "backward() first; else use an out-of-place op (y = y + 1 instead of "
                     "y.add_(1)) or .clone() the tensor before changing it.")
         return self.saved
 

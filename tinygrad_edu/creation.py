@@ -90,6 +90,9 @@ def randn(*shape, dtype=None, requires_grad=False):
 def randint(low, high=None, size=(), dtype=None):
     if high is None:
         low, high = 0, low
+    if low >= high:
+        raise ValueError(f"randint: need low < high (integers in [low, high)), got low={low}, "
+                         f"high={high}")
     data = get_generator().integers(low, high, size=size).astype(_dt(dtype, np.dtype(np.int64)))
     return Tensor._wrap(data)
 

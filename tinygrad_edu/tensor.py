@@ -20,9 +20,13 @@ def _to_array(data, dtype=None):
     """Turn user data into an array with one of the supported dtypes."""
     if isinstance(data, Tensor):
         data = data.data
-    if dtype is not None:
-        return np.array(data, dtype=_check_dtype(dtype))
-    arr = np.array(data)
+    try:
+        if dtype is not None:
+            return np.array(data, dtype=_check_dtype(dtype))
+        arr = np.array(data)
+    except ValueError as exc:  # ragged nested lists, or strings that are not numbers
+        raise ValueError(f"tensor: cannot make an array from this data ({exc}). Hint: nested "
+                         "lists must be rectangular, every row the same length") from None
     kind = arr.dtype.kind
     if kind == "f":
         if arr.dtype not in _FLOATS:  # float16 and longdouble become float32 / float64

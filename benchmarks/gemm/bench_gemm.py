@@ -21,7 +21,8 @@ from cffi import FFI
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-PATHS = {"auto": 0, "generic": 1, "avx2": 2, "avx512": 3, "direct": 4}
+PATHS = {"auto": 0, "blocked": 1, "small": 2, "direct": 3}
+ISAS = {"generic": 0, "avx2": 1, "avx512": 2}
 
 
 def load(lib_path):
@@ -95,7 +96,10 @@ def main():
     p.add_argument("--sizes", default="64,128,256,512,1024")
     p.add_argument("--dtypes", default="float32,float64")
     p.add_argument("--threads", default="1,2")
-    p.add_argument("--path", default="auto", choices=sorted(PATHS))
+    p.add_argument("--path", default="auto", choices=sorted(PATHS),
+                   help="force a code path (default: chosen per shape)")
+    p.add_argument("--isa", default="best", choices=["best", *sorted(ISAS)],
+                   help="highest instruction set ours may use (default: the CPU's best)")
     p.add_argument("--rounds", type=int, default=5, help="blocks per library per workload")
     p.add_argument("--calls", type=int, default=8, help="calls per block (half are warm-up)")
     p.add_argument("--no-mlp", action="store_true", help="square sizes only")
@@ -105,15 +109,17 @@ def main():
     from threadpoolctl import threadpool_info, threadpool_limits
 
     ffi, lib = load(args.lib)
-    if lib.tg_gemm_set_path(PATHS[args.path]) != 0:
-        raise SystemExit(f"path {args.path} is not supported on this CPU")
+    if args.isa == "best":  # the best instruction set this CPU has
+        next(i for i in (2, 1, 0) if lib.tg_gemm_set_path(PATHS[args.path], i) == 0)
+    elif lib.tg_gemm_set_path(PATHS[args.path], ISAS[args.isa]) != 0:
+        raise SystemExit(f"--isa {args.isa} is not supported on this CPU")
     rng = np.random.default_rng(0)
     blas = [(i["internal_api"], i["version"], i.get("architecture")) for i in threadpool_info()]
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cpus; "
           f"numpy {np.__version__} BLAS {blas}; "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '')!r}")
-    print(f"ours: kernel {ffi.string(lib.tg_gemm_kernel_name()).decode()}, "
-          f"{args.rounds} rounds x {args.calls} calls\n")
+    print(f"ours: path {args.path}, instruction set {ffi.string(lib.tg_gemm_isa_name()).decode()}"
+          f"; {args.rounds} rounds x {args.calls} calls\n")
     print(f"{'workload':32} {'dtype':8} {'thr':>3} {'numpy GF/s':>11} {'ours GF/s':>10} "
           f"{'ratio':>6}  spread(ours ms)")
     wl = workloads([int(s) for s in args.sizes.split(",")])

@@ -1,6 +1,6 @@
 """Sweep the cache block sizes (MC, KC) of one micro-kernel; print GFLOP/s per pair.
 
-    benchmarks/gemm/tune_blocks.sh --dtype float64 --path avx512 --size 1024 \
+    benchmarks/gemm/tune_blocks.sh --dtype float64 --isa avx512 --size 1024 \
         --mc 48,96,192 --kc 128,256,384
 
 Needs a library compiled with -DTG_GEMM_TUNING (tune_blocks.sh does it).  numpy's BLAS is
@@ -14,14 +14,15 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_gemm import PATHS, load, make_calls, measure
+from bench_gemm import ISAS, load, make_calls, measure
 
 
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--lib", default="/tmp/tg_gemm_tune.so")
     p.add_argument("--dtype", default="float32")
-    p.add_argument("--path", default="auto", choices=sorted(PATHS))
+    p.add_argument("--isa", default="avx512", choices=sorted(ISAS),
+                   help="the blocked kernel to tune")
     p.add_argument("--size", default="1024", help="n or m,n,k")
     p.add_argument("--trans", default="0,0")
     p.add_argument("--mc", default="48,96,144,192,240")
@@ -35,7 +36,8 @@ def main():
 
     ffi, lib = load(args.lib)
     ffi.cdef("int tg_gemm_tuning_set_blocks(int es, int64_t mc, int64_t kc, int64_t nc);")
-    assert lib.tg_gemm_set_path(PATHS[args.path]) == 0
+    if lib.tg_gemm_set_path(1, ISAS[args.isa]) != 0:  # 1: always the blocked path
+        raise SystemExit(f"--isa {args.isa} is not supported on this CPU")
     lib.tg_set_num_threads(args.threads)
     dt = np.dtype(args.dtype).type
     mnk = [int(x) for x in args.size.split(",")]
@@ -43,7 +45,7 @@ def main():
     ta, tb = (int(x) for x in args.trans.split(","))
     gf = 2.0 * m * n * k / 1e9
     print(f"{args.dtype} {m}x{n}x{k} trans {ta},{tb} kernel "
-          f"{ffi.string(lib.tg_gemm_kernel_name()).decode()} threads {args.threads}")
+          f"{ffi.string(lib.tg_gemm_isa_name()).decode()} threads {args.threads}")
     with threadpool_limits(limits=args.threads, user_api="blas"):
         numpy_, ours = make_calls(ffi, lib, dt, m, n, k, ta, tb, np.random.default_rng(0))
         print(f"numpy {gf / measure([numpy_], args.rounds, args.calls)[0][1]:.1f} GFLOP/s")

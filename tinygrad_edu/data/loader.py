@@ -13,6 +13,7 @@ array; the result is identical to the slow path.
 """
 
 import numbers
+import warnings
 from collections.abc import Mapping
 
 import numpy as np
@@ -121,6 +122,11 @@ class DataLoader:
         if len(dataset) == 0:
             raise ValueError("DataLoader: the dataset is empty (0 samples); check the split "
                              "ratios or the data source")
+        if drop_last and len(dataset) < batch_size:  # every epoch would be empty (issue 8)
+            warnings.warn(f"DataLoader: drop_last=True with batch_size {batch_size} and only "
+                          f"{len(dataset)} samples gives no batch at all: a training loop over "
+                          "it does nothing. Use a smaller batch_size or drop_last=False",
+                          RuntimeWarning, stacklevel=2)
         if generator is not None or seed is not None:
             generator = resolve_generator(generator, seed, "DataLoader")
         self.dataset = dataset

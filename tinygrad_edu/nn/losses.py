@@ -24,8 +24,13 @@ def _check_reduction(reduction, who):
         raise ValueError(f"{who}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
-def _reduce(loss, reduction):
+def _reduce(loss, reduction, who="loss"):
     if reduction == "mean":
+        if loss.size == 0:  # 0 / 0: name the loss and the likely cause (issue 8)
+            raise ValueError(f"{who}: reduction='mean' of an empty batch (loss shape "
+                             f"{loss.shape}) is 0/0. Hint: an empty batch usually means an "
+                             "empty split or a filter that kept nothing; skip it, or use "
+                             "reduction='sum'")
         return loss.mean()
     if reduction == "sum":
         return loss.sum()
@@ -63,14 +68,14 @@ def mse_loss(input, target, reduction="mean"):
     _check_reduction(reduction, "mse_loss")
     input, target = _pair(input, target, "mse_loss")
     d = input - target
-    return _reduce(d * d, reduction)
+    return _reduce(d * d, reduction, "mse_loss")
 
 
 def l1_loss(input, target, reduction="mean"):
     """|x - y|    d/dx = sign(x - y)  (0 at x = y, a kink)"""
     _check_reduction(reduction, "l1_loss")
     input, target = _pair(input, target, "l1_loss")
-    return _reduce((input - target).abs(), reduction)
+    return _reduce((input - target).abs(), reduction, "l1_loss")
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0):
@@ -87,7 +92,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0):
     input, target = _pair(input, target, "huber_loss")
     d = input - target
     c = d.clip(-delta, delta)
-    return _reduce(c * c * 0.5 + (d.abs() - c.abs()) * delta, reduction)
+    return _reduce(c * c * 0.5 + (d.abs() - c.abs()) * delta, reduction, "huber_loss")
 
 
 def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
@@ -101,7 +106,7 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
     input, target = _pair(input, target, "smooth_l1_loss")
     d = input - target
     c = d.clip(-beta, beta)  # as in huber_loss: smooth second derivative at d = 0
-    return _reduce(c * c * (0.5 / beta) + (d.abs() - c.abs()), reduction)
+    return _reduce(c * c * (0.5 / beta) + (d.abs() - c.abs()), reduction, "smooth_l1_loss")
 
 
 # ---------------------------------------------------------------------------- classification
@@ -148,7 +153,8 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
                          "first, or use binary_cross_entropy_with_logits / BCEWithLogitsLoss "
                          "on the raw scores.")
     loss = BinaryCrossEntropy.apply(input, target)
-    return _reduce(_weighted(loss, weight, "binary_cross_entropy"), reduction)
+    return _reduce(_weighted(loss, weight, "binary_cross_entropy"), reduction,
+                   "binary_cross_entropy")
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean",
@@ -170,7 +176,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
             raise ValueError(f"{who}: pos_weight of shape {pw.shape} does not broadcast to the "
                              f"input shape {input.shape}") from None
     loss = BCEWithLogits.apply(input, target, pos_weight=pw)
-    return _reduce(_weighted(loss, weight, who), reduction)
+    return _reduce(_weighted(loss, weight, who), reduction, who)
 
 
 # ---------------------------------------------------------------------------- penalties

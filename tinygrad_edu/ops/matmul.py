@@ -49,7 +49,10 @@ def check_shapes(sa, sb, op="matmul"):
     ka = sa[-1]
     kb = sb[0] if len(sb) == 1 else sb[-2]
     if ka != kb:
-        raise ValueError(f"{op}: shapes {sa} and {sb} cannot be multiplied: {ka} != {kb}")
+        raise ValueError(f"{op}: shapes {sa} and {sb} cannot be multiplied: {ka} != {kb} (the "
+                         "last dim of the first must equal the "
+                         f"{'only' if len(sb) == 1 else 'second-to-last'} dim of the second). "
+                         "Hint: check the layer sizes, or transpose an operand (b.T)")
     ba, bb = sa[:-2], sb[:-2]
     for x, y in zip(reversed(ba), reversed(bb)):
         if x != y and x != 1 and y != 1:
