@@ -210,7 +210,7 @@ static int small_pays(int64_t m, int64_t n, int64_t k, int es) {
 }
 /* Each extra thread needs at least this many multiply-adds to pay for waking it. */
 #ifndef TG_GEMM_PAR_MIN
-#define TG_GEMM_PAR_MIN (64 * 64 * 64)
+#define TG_GEMM_PAR_MIN (TG_PAR_GRAIN * TG_MACS_PER_UNIT) /* central policy: internal.h */
 #endif
 
 static int check_args(int64_t m, int64_t n, int64_t k, const void *a, int64_t lda,

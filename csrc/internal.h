@@ -30,7 +30,7 @@
 #define TG_COST_ARITH 1      /* add, mul, relu, a copy: memory-bound, per element */
 #define TG_COST_VMATH 2      /* vectorised exp/log/tanh/sigmoid (vmath.c), per element */
 #define TG_COST_LIBM 16      /* one scalar libm call (sin, erf, pow, ...), per element */
-#define TG_MACS_PER_UNIT 8   /* multiply-adds of a GEMM/convolution worth one unit */
+#define TG_MACS_PER_UNIT 2   /* multiply-adds of a GEMM/convolution worth one unit */
 #define TG_PAR_MIN (2 * TG_PAR_GRAIN) /* the smallest work that gets two threads */
 
 /* The cap set by tg_set_simd_level (3 = no cap; vmath.c uses AVX-512 only at 3). */

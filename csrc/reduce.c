@@ -314,7 +314,8 @@ DEFINE_MAXMIN_AVX2(double, f64, pd, __m256d, 4)
         int64_t nc = (R + RED_CHUNK - 1) / RED_CHUNK;                                      \
         T *part = (T *)malloc((size_t)nc * sizeof(T));                                     \
         if (part == NULL) return TG_ENOMEM;                                                \
-        _Pragma("omp parallel for num_threads(nt) schedule(static)")                       \
+        (void)nt; /* unused without OpenMP */                                              \
+        _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")           \
         for (int64_t c = 0; c < nc; ++c) {                                                 \
             int64_t lo = c * RED_CHUNK, hi = R - lo < RED_CHUNK ? R : lo + RED_CHUNK;      \
             part[c] = reduce_range_##SFX(op, x, nr, rshape, rst, lo, hi);                  \

@@ -23,8 +23,8 @@
 
    Every element goes through the same vector code (a tail shorter than a vector is padded
    in a small buffer), so a result never depends on where a thread's chunk starts.  On CPUs
-   with AVX-512F the float32 exp, tanh and sigmoid run 16 lanes wide (vmath_avx512.c) with
-   the same operations per lane, hence the same bits. */
+   with AVX-512F exp, tanh and sigmoid run twice as wide (vmath_avx512.c) with the same
+   operations per lane, hence the same bits. */
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -412,22 +412,22 @@ DEFINE_AVX2_LOOP(sigmoid, double, f64, pd, 4, sigmoid4)
         if (tg_simd_level() >= 2) name##_##SFX##_avx2(n, x, y);                           \
         else name##_##SFX##_c(n, x, y);                                                   \
     }
-#define DEFINE_ENTRY512(name)                                                             \
-    void tg_v##name##_f32(int64_t n, const float *x, float *y) {                          \
-        if (tg_vmath_avx512_()) tg_v##name##_f32_avx512_(n, x, y);                        \
-        else if (tg_simd_level() >= 2) name##_f32_avx2(n, x, y);                          \
-        else name##_f32_c(n, x, y);                                                       \
+#define DEFINE_ENTRY512(name, T, SFX)                                                     \
+    void tg_v##name##_##SFX(int64_t n, const T *x, T *y) {                                \
+        if (tg_vmath_avx512_()) tg_v##name##_##SFX##_avx512_(n, x, y);                    \
+        else if (tg_simd_level() >= 2) name##_##SFX##_avx2(n, x, y);                      \
+        else name##_##SFX##_c(n, x, y);                                                   \
     }
 #else
 #define DEFINE_ENTRY(name, T, SFX)                                                        \
     void tg_v##name##_##SFX(int64_t n, const T *x, T *y) { name##_##SFX##_c(n, x, y); }
-#define DEFINE_ENTRY512(name) DEFINE_ENTRY(name, float, f32)
+#define DEFINE_ENTRY512(name, T, SFX) DEFINE_ENTRY(name, T, SFX)
 #endif
-DEFINE_ENTRY512(exp)
+DEFINE_ENTRY512(exp, float, f32)
 DEFINE_ENTRY(log, float, f32)
-DEFINE_ENTRY512(tanh)
-DEFINE_ENTRY512(sigmoid)
-DEFINE_ENTRY(exp, double, f64)
+DEFINE_ENTRY512(tanh, float, f32)
+DEFINE_ENTRY512(sigmoid, float, f32)
+DEFINE_ENTRY512(exp, double, f64)
 DEFINE_ENTRY(log, double, f64)
-DEFINE_ENTRY(tanh, double, f64)
-DEFINE_ENTRY(sigmoid, double, f64)
+DEFINE_ENTRY512(tanh, double, f64)
+DEFINE_ENTRY512(sigmoid, double, f64)

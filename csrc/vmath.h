@@ -50,12 +50,15 @@ void tg_vsigmoid_f64(int64_t n, const double *x, double *y);
 #define MAGIC_F 12582912.0f
 #define MAGIC_D 6755399441055744.0
 
-/* AVX-512F copies of the float32 exp, tanh and sigmoid (same bits as the AVX2 ones), and
-   whether to use them (the CPU has AVX-512F and tg_set_simd_level does not cap it). */
+/* AVX-512F copies of exp, tanh and sigmoid (same bits as the AVX2 ones), and whether to use
+   them (the CPU has AVX-512F and tg_set_simd_level does not cap it). */
 int tg_vmath_avx512_(void);
 void tg_vexp_f32_avx512_(int64_t n, const float *x, float *y);
 void tg_vtanh_f32_avx512_(int64_t n, const float *x, float *y);
 void tg_vsigmoid_f32_avx512_(int64_t n, const float *x, float *y);
+void tg_vexp_f64_avx512_(int64_t n, const double *x, double *y);
+void tg_vtanh_f64_avx512_(int64_t n, const double *x, double *y);
+void tg_vsigmoid_f64_avx512_(int64_t n, const double *x, double *y);
 #endif
 
 #endif

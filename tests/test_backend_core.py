@@ -419,13 +419,16 @@ def test_vmath_strided_and_tails(op, dtype, simd):
 
 
 @pytest.mark.skipif(cb.simd_level() < 2, reason="no AVX2")
+@pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("op", ["exp", "tanh", "sigmoid"])
-def test_vmath_wide_and_avx2_paths_agree_bitwise(op):
+def test_vmath_wide_and_avx2_paths_agree_bitwise(op, dtype):
     # AVX-512 (when the CPU has it) does the AVX2 recipe's operations lane by lane
     rng = np.random.default_rng(17)
     x = np.concatenate([rng.uniform(-120, 120, 5003), rng.uniform(-3, 3, 5003),
-                        [np.nan, np.inf, -np.inf, 0, -0.0, 88.7, -87.5, -103.9, 1e-40]])
-    x = x.astype(np.float32)
+                        rng.uniform(-760, 760, 5003),
+                        [np.nan, np.inf, -np.inf, 0, -0.0, 88.7, -87.5, -103.9, 1e-40, 709.7,
+                         -708.5, -745.0, 1e-310]])
+    x = x.astype(dtype)
     best = getattr(cb, op)(x)
     cb._set_simd_level(2)
     try:

@@ -135,7 +135,7 @@ def _check_accumulate(total, value):
         if node is None:
             continue
         if node.saved is None or any(p._ctx is not None and p._ctx.saved is None
-                                     for p in node.parents):
+                                     for p in getattr(node, "parents", ())):
             warnings.warn(
                 f"+=: accumulating a tensor of shape {t.shape} whose graph already went "
                 "through backward; with grad on, this links every step's graph into one that "
