@@ -415,15 +415,7 @@ _CORE_BUG = ("core section of backend/c.py: a contiguous misaligned array goes t
              "(_elem_strides/_bcast_strides then return None -> cffi TypeError)")
 _CONV_BUG = ("conv/softmax section of backend/c.py: _same_dtype/_nchw keep a C-contiguous "
              "misaligned array as is and pass it to C")
-MISALIGNED_XFAIL = {**{n: _CORE_BUG for n in UNARY + BINARY + ["sum", "max", "min", "matmul",
-                                                               "matmul[trans]"]},
-                    **{n: _CONV_BUG for n in ["softmax", "log_softmax", "softmax_backward",
-                                              "log_softmax_backward", "cross_entropy_forward",
-                                              "cross_entropy_backward", "im2col", "col2im",
-                                              "conv2d_forward", "conv2d_backward_input",
-                                              "conv2d_backward_weight", "max_pool2d_forward",
-                                              "max_pool2d_backward", "avg_pool2d_forward",
-                                              "avg_pool2d_backward"]}}
+MISALIGNED_XFAIL = {}  # both bugs above are fixed (backend/c.py: _realigned, _ascontig)
 
 
 @pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(
@@ -454,7 +446,6 @@ def test_optimizer_steps_refuse_misaligned_state(name):
         np.testing.assert_allclose(args[0], ref[0], rtol=1e-6)
 
 
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=_CORE_BUG)
 def test_misaligned_tensor_from_numpy_broadcasts():
     """The user-level face of the core bug above: tg.from_numpy shares a misaligned buffer."""
     import tinygrad_edu as tg

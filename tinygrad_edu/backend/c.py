@@ -66,6 +66,15 @@ _ARR = {_F32: "float[]", _F64: "double[]"}
 _PTR = {_F32: "float *", _F64: "double *"}
 
 
+def _realigned(arr):
+    """``arr`` itself when C can read it in place, else an aligned C-contiguous copy.
+
+    NOTE: np.ascontiguousarray returns a contiguous but misaligned array (a byte-offset
+    view, e.g. from tg.from_numpy) unchanged; a misaligned float load is undefined in C.
+    """
+    return arr if arr.flags.aligned else np.array(arr, order="C")
+
+
 def _ptr(arr, ctype):
     """Pointer to arr's first element (``ctype`` is "float[]" / "double[]" / "uint8_t[]").
 
@@ -117,13 +126,15 @@ def _unary(op, x, ref, opname):
     ctype = _ARR.get(dt)
     if ctype is None or x.ndim > _MAX_NDIM:
         return ref(x)
+    if not x.flags.aligned:
+        x = _realigned(x)
     out = _empty(x.shape, dt)
     try:
         px = _from_buffer(ctype, x)
     except (ValueError, BufferError, TypeError):  # a non-contiguous view
         st = _elem_strides(x)
         if st is None:
-            x = np.ascontiguousarray(x)
+            x = _realigned(x)
             st = _elem_strides(x)
         err = _UN[dt](op, x.ndim, x.shape, _ptr(x, ctype), st, _from_buffer(ctype, out))
     else:
@@ -262,6 +273,8 @@ def _binary(op, a, b, table, ref, opname, out_dtype=None):
     ctype = _ARR.get(dt)
     if ctype is None or a.ndim > _MAX_NDIM or b.ndim > _MAX_NDIM:
         return ref(a, b)
+    if not (a.flags.aligned and b.flags.aligned):
+        a, b = _realigned(a), _realigned(b)
     shape = a.shape
     if shape == b.shape:
         out = _empty(shape, out_dtype or dt)
@@ -284,11 +297,11 @@ def _binary(op, a, b, table, ref, opname, out_dtype=None):
         return ref(a, b)
     sa = _bcast_strides(a, shape)
     if sa is None:
-        a = np.ascontiguousarray(a)
+        a = _realigned(a)
         sa = _bcast_strides(a, shape)
     sb = _bcast_strides(b, shape)
     if sb is None:
-        b = np.ascontiguousarray(b)
+        b = _realigned(b)
         sb = _bcast_strides(b, shape)
     err = table[dt](op, len(shape), shape, _ptr(a, ctype), sa, _ptr(b, ctype), sb,
                     _from_buffer(octype, out))
@@ -428,7 +441,7 @@ def _reduce(op, x, axes, keepdims, ref, opname):
                          f"which has no identity (reducing axes {axes} of shape {x.shape})")
     st = _elem_strides(x)
     if st is None:
-        x = np.ascontiguousarray(x)
+        x = _realigned(x)
         st = _elem_strides(x)
     out = _empty(oshape, dt)
     ctype = _ARR[dt]
@@ -470,7 +483,7 @@ def _matrix_layout(arr, trans):
             return arr, trans, sr if rows > 1 else (cols if cols > 0 else 1)
         if (sr == 1 or rows == 1) and (cols == 1 or sc >= rows >= 1 or (rows == 0 and sc >= 1)):
             return arr, not trans, sc if cols > 1 else (rows if rows > 0 else 1)
-    arr = np.ascontiguousarray(arr)
+    arr = np.array(arr, order="C")  # contiguous and aligned
     return arr, trans, cols if cols > 0 else 1
 
 
@@ -678,7 +691,10 @@ _MAXPOOL = {_F32: _lib.tg_max_pool2d_f32, _F64: _lib.tg_max_pool2d_f64}
 _MAXPOOL_BWD = {_F32: _lib.tg_max_pool2d_backward_f32, _F64: _lib.tg_max_pool2d_backward_f64}
 _AVGPOOL = {_F32: _lib.tg_avg_pool2d_f32, _F64: _lib.tg_avg_pool2d_f64}
 _AVGPOOL_BWD = {_F32: _lib.tg_avg_pool2d_backward_f32, _F64: _lib.tg_avg_pool2d_backward_f64}
-_ascontig = np.ascontiguousarray
+def _ascontig(a):  # contiguous AND aligned (see _realigned)
+    return np.array(a, order="C")
+
+
 
 
 def _same_dtype(opname, dt, *arrays):
@@ -688,7 +704,7 @@ def _same_dtype(opname, dt, *arrays):
         if a.dtype != dt:
             raise TypeError(f"{opname}: operands must have the same dtype, got {dt} and "
                             f"{a.dtype} (convert one with astype first)")
-        out.append(a if a.flags.c_contiguous else _ascontig(a))
+        out.append(a if a.flags.c_contiguous and a.flags.aligned else _ascontig(a))
     return out
 
 
@@ -712,7 +728,7 @@ def _softmax_call(x, axis, log_sm, ref, opname):
     if f is None or x.ndim == 0:
         return ref(x, axis)
     outer, n, inner = _axis_split(x.shape, axis, opname)
-    if not x.flags.c_contiguous:
+    if not (x.flags.c_contiguous and x.flags.aligned):
         x = _ascontig(x)
     out = _empty(x.shape, dt)
     if out.size:
@@ -763,7 +779,7 @@ def _xent_args(opname, x, target, weight):
         raise ValueError(f"{opname}: target must be int64 of shape {x.shape[:1]}, got "
                          f"{target.dtype} {target.shape}")
     (x,) = _same_dtype(opname, dt, x)
-    target = target if target.flags.c_contiguous else _ascontig(target)
+    target = target if target.flags.c_contiguous and target.flags.aligned else _ascontig(target)
     wp = _ffi.NULL
     if weight is not None:
         if weight.shape != x.shape[1:]:
@@ -829,7 +845,7 @@ def cross_entropy_backward(x, stats, target, weight, ignore_index, label_smoothi
 def _nchw(opname, a):
     if a.ndim != 4:
         raise ValueError(f"{opname}: expected a 4-d (N, C, H, W) array, got shape {a.shape}")
-    return a if a.flags.c_contiguous else _ascontig(a)
+    return a if a.flags.c_contiguous and a.flags.aligned else _ascontig(a)
 
 
 def im2col(x, kernel, stride, padding, dilation):
@@ -973,7 +989,7 @@ def max_pool2d_backward(g, idx, x_shape):
     if idx.shape != g.shape or idx.dtype != _I64 or tuple(x_shape[:2]) != g.shape[:2]:
         raise ValueError(f"max_pool2d_backward: gradient {g.shape}, indices {idx.dtype} "
                          f"{idx.shape} and input shape {tuple(x_shape)} do not fit")
-    idx = idx if idx.flags.c_contiguous else _ascontig(idx)
+    idx = idx if idx.flags.c_contiguous and idx.flags.aligned else _ascontig(idx)
     dx = _empty(tuple(x_shape), dt)
     ct = _ARR[dt]
     err = f(_from_buffer(ct, g), _from_buffer("int64_t[]", idx), _from_buffer(ct, dx),
