@@ -19,6 +19,9 @@ import pytest
 import tinygrad_edu as tg
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The directory the imported package lives in (site-packages in CI, the checkout in a dev
+# install): subprocesses must import the same build, with its compiled _C.
+PKG_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(tg.__file__)))
 
 SCRIPT = textwrap.dedent("""
     import json, sys
@@ -68,7 +71,7 @@ SCRIPT = textwrap.dedent("""
 
 def train_in_subprocess(threads, steps=12):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads),
-               PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+               PYTHONPATH=PKG_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     res = subprocess.run([sys.executable, "-c", SCRIPT, str(threads), str(steps)],
                          capture_output=True, text=True, env=env, timeout=600,
                          check=False)

@@ -27,6 +27,9 @@ from tinygrad_edu.ops import conv as cv
 from tinygrad_edu.ops import softmax as sm
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The directory the imported package lives in (site-packages in CI, the checkout in a dev
+# install): subprocesses must import the same build, with its compiled _C.
+PKG_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(tg.__file__)))
 
 
 @pytest.fixture
@@ -170,7 +173,7 @@ RSS_SCRIPT = textwrap.dedent("""
 
 
 def rss_profile(steps, marks):
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    env = dict(os.environ, PYTHONPATH=PKG_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
                OMP_NUM_THREADS="1")
     res = subprocess.run([sys.executable, "-c", RSS_SCRIPT, str(steps),
                           ",".join(map(str, marks))], capture_output=True, text=True, env=env,

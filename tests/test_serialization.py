@@ -14,6 +14,9 @@ import tinygrad_edu as tg
 from tinygrad_edu import serialization
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The directory the imported package lives in (site-packages in CI, the checkout in a dev
+# install): subprocesses must import the same build, with its compiled _C.
+PKG_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(tg.__file__)))
 
 
 def checkpoint():
@@ -193,7 +196,7 @@ WRITER = textwrap.dedent("""
 
 
 def _spawn(path, mode):
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = dict(os.environ, PYTHONPATH=PKG_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     return subprocess.Popen([sys.executable, "-c", WRITER, str(path), mode], env=env,
                             stdout=subprocess.PIPE, text=True)
 

@@ -16,12 +16,15 @@ from tinygrad_edu import backend
 
 needs_c = pytest.mark.skipif("c" not in backend.available(), reason="no C extension")
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The directory the imported package lives in (site-packages in CI, the checkout in a dev
+# install): subprocesses must import the same build, with its compiled _C.
+PKG_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(tg.__file__)))
 
 
 def run_python(code, **env):
     """Run `code` in a fresh interpreter with `env` added (None removes a variable); the
     last line it prints is parsed as JSON."""
-    full = dict(os.environ, PYTHONPATH=ROOT)
+    full = dict(os.environ, PYTHONPATH=PKG_ROOT)
     for key, value in env.items():
         if value is None:
             full.pop(key, None)

@@ -13,7 +13,12 @@ from pathlib import Path
 
 import pytest
 
+import tinygrad_edu
+
 ROOT = Path(__file__).resolve().parent.parent
+# The directory the imported package lives in (site-packages in CI, the checkout in a dev
+# install): subprocesses must import the same build, with its compiled _C.
+PKG_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(tinygrad_edu.__file__)))
 TUTORIALS = sorted((ROOT / "docs" / "tutorials").glob("*.py"))
 
 
@@ -26,7 +31,7 @@ def test_tutorial_runs(path, tmp_path):
     env = dict(os.environ)
     env["TINYGRAD_EDU_FAST"] = "1"
     env["MPLBACKEND"] = "Agg"
-    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["PYTHONPATH"] = os.pathsep.join([PKG_ROOT, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     proc = subprocess.run([sys.executable, str(path)], cwd=tmp_path, env=env,
                           capture_output=True, text=True, timeout=300, check=False)
     assert proc.returncode == 0, (
