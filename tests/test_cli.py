@@ -21,7 +21,7 @@ PKG_ROOT = str(Path(tg.__file__).resolve().parents[1])
 def run_module(*args):
     env = dict(os.environ, PYTHONPATH=PKG_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
                TINYGRAD_EDU_PROGRESS="plain")
-    return subprocess.run([sys.executable, "-m", "tinygrad_edu", *args], capture_output=True,
+    return subprocess.run([sys.executable, "-m", "tinygrad_edu", *args], cwd=PKG_ROOT, capture_output=True,
                           text=True, env=env, timeout=120, check=False)
 
 

@@ -72,7 +72,7 @@ SCRIPT = textwrap.dedent("""
 def train_in_subprocess(threads, steps=12):
     env = dict(os.environ, OMP_NUM_THREADS=str(threads),
                PYTHONPATH=PKG_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    res = subprocess.run([sys.executable, "-c", SCRIPT, str(threads), str(steps)],
+    res = subprocess.run([sys.executable, "-c", SCRIPT, str(threads), str(steps)], cwd=PKG_ROOT,
                          capture_output=True, text=True, env=env, timeout=600,
                          check=False)
     assert res.returncode == 0, res.stderr

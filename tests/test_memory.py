@@ -176,7 +176,7 @@ def rss_profile(steps, marks):
     env = dict(os.environ, PYTHONPATH=PKG_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
                OMP_NUM_THREADS="1")
     res = subprocess.run([sys.executable, "-c", RSS_SCRIPT, str(steps),
-                          ",".join(map(str, marks))], capture_output=True, text=True, env=env,
+                          ",".join(map(str, marks))], cwd=PKG_ROOT, capture_output=True, text=True, env=env,
                          timeout=600, check=False)
     assert res.returncode == 0, res.stderr
     import json

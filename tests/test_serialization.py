@@ -197,7 +197,7 @@ WRITER = textwrap.dedent("""
 
 def _spawn(path, mode):
     env = dict(os.environ, PYTHONPATH=PKG_ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    return subprocess.Popen([sys.executable, "-c", WRITER, str(path), mode], env=env,
+    return subprocess.Popen([sys.executable, "-c", WRITER, str(path), mode], cwd=PKG_ROOT, env=env,
                             stdout=subprocess.PIPE, text=True)
 
 

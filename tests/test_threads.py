@@ -30,7 +30,7 @@ def run_python(code, **env):
             full.pop(key, None)
         else:
             full[key] = value
-    out = subprocess.run([sys.executable, "-c", code], env=full, capture_output=True,
+    out = subprocess.run([sys.executable, "-c", code], cwd=PKG_ROOT, env=full, capture_output=True,
                          text=True, timeout=120, check=False)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
