@@ -261,6 +261,7 @@ def _bcast_strides(arr, shape):
 
 
 _ONE = (1,)
+_ZERO = (0,)
 
 
 def _binary(op, a, b, table, ref, opname, out_dtype=None):
@@ -290,6 +291,21 @@ def _binary(op, a, b, table, ref, opname, out_dtype=None):
                 err = table[dt](op, 1, (a.size,), pa, _ONE, pb, _ONE, _from_buffer(octype, out))
             return _finish(err, out, opname)
     else:
+        if b.ndim == 0 or a.ndim == 0:  # x * 0.5: one flat loop, the scalar at stride 0
+            big, small = (a, b) if b.ndim == 0 else (b, a)
+            try:
+                pbig, psmall = _from_buffer(ctype, big), _from_buffer(ctype, small)
+            except (ValueError, BufferError, TypeError):
+                pass  # a strided view: the general path below
+            else:
+                out = _empty(big.shape, out_dtype or dt)
+                po = _from_buffer("uint8_t[]" if out_dtype is not None else ctype, out)
+                n = (big.size,)
+                if big is a:
+                    err = table[dt](op, 1, n, pbig, _ONE, psmall, _ZERO, po)
+                else:
+                    err = table[dt](op, 1, n, psmall, _ZERO, pbig, _ONE, po)
+                return _finish(err, out, opname)
         shape = _broadcast_shape(shape, b.shape, opname)
         out = _empty(shape, out_dtype or dt)
         octype = "uint8_t[]" if out_dtype is not None else ctype
