@@ -61,12 +61,14 @@ class Function:
     # ---- what forward may call
     def save_for_backward(self, *tensors):
         """Keep input tensors for backward; an in-place change to them afterwards is caught."""
-        self.saved = tensors
-        self.saved_versions = tuple([t._version for t in tensors])
+        if _grad_enabled:  # NOTE: under no_grad (e.g. inside backward) nothing will read them
+            self.saved = tensors
+            self.saved_versions = tuple([t._version for t in tensors])
 
     def save_output(self, data):
         """Keep the output array; backward gets it back as ``ctx.output``."""
-        self.out_data = data
+        if _grad_enabled:
+            self.out_data = data
 
     # ---- what backward may call
     @property
