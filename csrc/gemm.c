@@ -36,7 +36,12 @@
 static int g_path = TG_GEMM_PATH_AUTO, g_isa = TG_GEMM_ISA_AVX512;
 
 static int isa(void) {
+    /* The core's SIMD policy caps us too: TINYGRAD_EDU_SIMD=0 or tg_set_simd_level(0) mean
+       portable C everywhere, tg_set_simd_level(2) means no AVX-512 (runtime.c). */
+    int core = tg_simd_level() == 0 ? TG_GEMM_ISA_GENERIC
+               : tg_simd_cap_() < 3 ? TG_GEMM_ISA_AVX2 : TG_GEMM_ISA_AVX512;
     int level = tg_gemm_level_();
+    level = core < level ? core : level;
     return g_isa < level ? g_isa : level;
 }
 

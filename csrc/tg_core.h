@@ -86,7 +86,7 @@ const char *tg_build_info(void);
 int tg_simd_level(void);
 /* Cap the SIMD path at `level` (0: generic C everywhere; 2: AVX2, no AVX-512; negative: no
    cap, the CPU's best), so tests can check every path in one process; returns the previous
-   tg_simd_level().  Kernels that cache their choice (the GEMM) may not follow. */
+   tg_simd_level(). The GEMM follows it too (see also tg_gemm_set_path in tg_gemm.h). */
 int tg_set_simd_level(int level);
 
 /* out = op(x) over a strided n-d array x of the given shape. */

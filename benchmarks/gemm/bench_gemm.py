@@ -7,8 +7,10 @@ Usage (from the repository root; run.sh compiles csrc/gemm.c first):
 Method (see shared BENCHMARKING notes): for every workload, alternate blocks of calls
 (numpy block, ours block, ...); in each block discard the first half as warm-up, keep the
 median of the rest; the reported time is the median of the block medians, the spread is
-their min-max.  Thread counts are pinned for both libraries (threadpoolctl for numpy's BLAS,
-tg_set_num_threads for ours) and printed with the results.
+their min-max.  With more than one thread each block starts after a short idle period, so
+that the other library's thread pool has gone to sleep (see measure()).  Thread counts are
+pinned for both libraries (threadpoolctl for numpy's BLAS, tg_set_num_threads for ours) and
+printed with the results.
 """
 import argparse
 import json
@@ -55,11 +57,17 @@ def block_median(fn, calls):
     return float(np.median(ts[calls // 2:]))
 
 
-def measure(fns, rounds, calls):
-    """Alternate blocks of every fn; return per fn (median of block medians, min, max)."""
+def measure(fns, rounds, calls, settle=0.0):
+    """Alternate blocks of every fn; return per fn (median of block medians, min, max).
+
+    settle: seconds to wait before each block, so that the thread pool of the library that
+    ran before goes back to sleep (OpenBLAS's workers spin for about 0.1-0.2 s after a call
+    and steal a core from the next library's threads: on 2 cores that doubles the time of a
+    two-thread call)."""
     meds = [[] for _ in fns]
     for _ in range(rounds):
         for i, fn in enumerate(fns):
+            time.sleep(settle)
             meds[i].append(block_median(fn, calls))
     return [(float(np.median(m)), min(m), max(m)) for m in meds]
 
@@ -102,6 +110,8 @@ def main():
                    help="highest instruction set ours may use (default: the CPU's best)")
     p.add_argument("--rounds", type=int, default=5, help="blocks per library per workload")
     p.add_argument("--calls", type=int, default=8, help="calls per block (half are warm-up)")
+    p.add_argument("--settle", type=float, default=0.3,
+                   help="seconds of idle before each block with more than one thread")
     p.add_argument("--no-mlp", action="store_true", help="square sizes only")
     p.add_argument("--json", help="write the results here")
     args = p.parse_args()
@@ -119,7 +129,8 @@ def main():
           f"numpy {np.__version__} BLAS {blas}; "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '')!r}")
     print(f"ours: path {args.path}, instruction set {ffi.string(lib.tg_gemm_isa_name()).decode()}"
-          f"; {args.rounds} rounds x {args.calls} calls\n")
+          f"; {args.rounds} rounds x {args.calls} calls, {args.settle} s idle before each "
+          f"multi-thread block\n")
     print(f"{'workload':32} {'dtype':8} {'thr':>3} {'numpy GF/s':>11} {'ours GF/s':>10} "
           f"{'ratio':>6}  spread(ours ms)")
     wl = workloads([int(s) for s in args.sizes.split(",")])
@@ -133,7 +144,8 @@ def main():
                 dt = np.dtype(dtn).type
                 for label, m, n, k, ta, tb in wl:
                     fns = make_calls(ffi, lib, dt, m, n, k, ta, tb, rng)
-                    (tn, _, _), (to, lo, hi) = measure(fns, args.rounds, args.calls)
+                    settle = args.settle if nt > 1 else 0.0
+                    (tn, _, _), (to, lo, hi) = measure(fns, args.rounds, args.calls, settle)
                     gf = 2.0 * m * n * k / 1e9
                     r = {"workload": label, "m": m, "n": n, "k": k, "trans_a": ta,
                          "trans_b": tb, "dtype": dtn, "threads": nt, "numpy_s": tn,
