@@ -94,11 +94,6 @@ class Function:
             raise RuntimeError(_freed_message(self))
         return Tensor._wrap(self.out_data, _grad_enabled, self if _grad_enabled else None)
 
-    def release(self):
-        """Free what forward saved; a later backward through this node raises."""
-        self.saved = None
-        self.out_data = None
-
     @property
     def name(self):
         return type(self).__name__
@@ -278,7 +273,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 for obs in _observers:
                     obs(node, g, grads)
             if not retain_graph:
-                node.saved = node.out_data = None  # node.release(), inlined: hot loop
+                node.saved = node.out_data = None  # free what forward saved; reuse raises
             for p, pg, need in zip(parents, grads, node.needs_input_grad):
                 if pg is None or not need:
                     continue
