@@ -318,6 +318,10 @@ static const int un_cost[TG_UN_COUNT] = {
     [TG_UN_RECIPROCAL] = TG_COST_ARITH, [TG_UN_SQUARE] = TG_COST_ARITH,
     [TG_UN_RSQRT] = TG_COST_ARITH};
 
+/* The _contig entries are the Python wrapper's fast path: it hands over any C-contiguous
+   buffer without asking numpy about alignment, so the check is made here (one AND). */
+#define MISALIGNED(p, T) (((uintptr_t)(p)) & (sizeof(T) - 1))
+
 #define DEFINE_ENTRIES(T, SFX)                                                              \
     int tg_unary_##SFX(int op, int ndim, const int64_t *shape, const T *x,                 \
                        const int64_t *xstrides, T *out) {                                  \
@@ -327,6 +331,7 @@ static const int un_cost[TG_UN_COUNT] = {
     }                                                                                      \
     int tg_unary_contig_##SFX(int op, int64_t n, const T *x, T *out) {                     \
         const int64_t one = 1;                                                             \
+        if (MISALIGNED(x, T) || MISALIGNED(out, T)) return TG_EALIGN;                      \
         return tg_unary_##SFX(op, 1, &n, x, &one, out);                                    \
     }                                                                                      \
     int tg_binary_##SFX(int op, int ndim, const int64_t *shape, const T *a,                \
@@ -339,6 +344,7 @@ static const int un_cost[TG_UN_COUNT] = {
     }                                                                                      \
     int tg_binary_contig_##SFX(int op, int64_t n, const T *a, const T *b, T *out) {        \
         const int64_t one = 1;                                                             \
+        if (MISALIGNED(a, T) || MISALIGNED(b, T) || MISALIGNED(out, T)) return TG_EALIGN;  \
         return tg_binary_##SFX(op, 1, &n, a, &one, b, &one, out);                          \
     }                                                                                      \
     int tg_compare_##SFX(int op, int ndim, const int64_t *shape, const T *a,               \

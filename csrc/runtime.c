@@ -12,6 +12,7 @@ const char *tg_strerror(int code) {
     case TG_ENDIM: return "too many dimensions (the C core accepts at most 16)";
     case TG_ENOMEM: return "out of memory in the C core";
     case TG_ESHAPE: return "inconsistent shape or leading dimension";
+    case TG_EALIGN: return "misaligned pointer (an element does not start at a multiple of its size)";
     default: return "unknown error code";
     }
 }

@@ -15,6 +15,9 @@
 #define TG_ENDIM 2
 #define TG_ENOMEM 3
 #define TG_ESHAPE 4
+/* A pointer not aligned to its element size (the _contig entries check; the wrapper then
+   copies the operand into aligned memory and calls again). */
+#define TG_EALIGN 5
 
 /* Largest ndim a kernel accepts. */
 #define TG_MAX_NDIM 16

@@ -119,24 +119,45 @@ _UN = {_F32: _lib.tg_unary_f32, _F64: _lib.tg_unary_f64}
 _UN_CONTIG = {_F32: _lib.tg_unary_contig_f32, _F64: _lib.tg_unary_contig_f64}
 
 
+_EALIGN = _lib.TG_EALIGN
+_CONTIG_ERRORS = (ValueError, BufferError, TypeError)  # from_buffer refusing a view
+
+
 def _unary(op, x, ref, opname):
+    # Fast path (most calls): a C-contiguous float array. from_buffer refuses any other
+    # layout, and the C entry refuses a misaligned pointer (TG_EALIGN): both fall through.
+    if type(x) is _ndarray:
+        dt = x.dtype
+        ctype = _ARR.get(dt)
+        if ctype is not None:
+            try:
+                px = _from_buffer(ctype, x)
+            except _CONTIG_ERRORS:
+                pass
+            else:
+                out = _empty(x.shape, dt)
+                err = _UN_CONTIG[dt](op, x.size, px, _from_buffer(ctype, out))
+                if not err:
+                    return out
+                if err != _EALIGN:
+                    _check(err, opname)
+    return _unary_general(op, x, ref, opname)
+
+
+def _unary_general(op, x, ref, opname):
     if type(x) is not _ndarray:
         x = np.asarray(x)
     dt = x.dtype
     ctype = _ARR.get(dt)
     if ctype is None or x.ndim > _MAX_NDIM:
         return ref(x)
-    if not x.flags.aligned:
-        x = _realigned(x)
+    x = _realigned(x)
     out = _empty(x.shape, dt)
     try:
         px = _from_buffer(ctype, x)
-    except (ValueError, BufferError, TypeError):  # a non-contiguous view
-        st = _elem_strides(x)
-        if st is None:
-            x = _realigned(x)
-            st = _elem_strides(x)
-        err = _UN[dt](op, x.ndim, x.shape, _ptr(x, ctype), st, _from_buffer(ctype, out))
+    except _CONTIG_ERRORS:  # a non-contiguous view
+        err = _UN[dt](op, x.ndim, x.shape, _ptr(x, ctype), _elem_strides(x),
+                      _from_buffer(ctype, out))
     else:
         err = _UN_CONTIG[dt](op, x.size, px, _from_buffer(ctype, out))
     if err:
@@ -265,6 +286,28 @@ _ZERO = (0,)
 
 
 def _binary(op, a, b, table, ref, opname, out_dtype=None):
+    # Fast path (most calls): two C-contiguous float arrays of one dtype and shape, as in
+    # _unary. Anything else -- scalars, broadcasting, views, misaligned memory -- goes on.
+    if type(a) is _ndarray and type(b) is _ndarray and out_dtype is None:
+        dt = a.dtype
+        if dt is b.dtype and a.shape == b.shape:
+            ctype = _ARR.get(dt)
+            if ctype is not None:
+                try:
+                    pa, pb = _from_buffer(ctype, a), _from_buffer(ctype, b)
+                except _CONTIG_ERRORS:
+                    pass
+                else:
+                    out = _empty(a.shape, dt)
+                    err = _BIN_CONTIG[dt](op, a.size, pa, pb, _from_buffer(ctype, out))
+                    if not err:
+                        return out
+                    if err != _EALIGN:
+                        _check(err, opname)
+    return _binary_general(op, a, b, table, ref, opname, out_dtype)
+
+
+def _binary_general(op, a, b, table, ref, opname, out_dtype):
     if type(a) is not _ndarray or type(b) is not _ndarray:
         a, b = _as_arrays(a, b)
     dt = a.dtype
@@ -274,15 +317,14 @@ def _binary(op, a, b, table, ref, opname, out_dtype=None):
     ctype = _ARR.get(dt)
     if ctype is None or a.ndim > _MAX_NDIM or b.ndim > _MAX_NDIM:
         return ref(a, b)
-    if not (a.flags.aligned and b.flags.aligned):
-        a, b = _realigned(a), _realigned(b)
+    a, b = _realigned(a), _realigned(b)
+    octype = "uint8_t[]" if out_dtype is not None else ctype
     shape = a.shape
     if shape == b.shape:
         out = _empty(shape, out_dtype or dt)
-        octype = "uint8_t[]" if out_dtype is not None else ctype
         try:  # both C-contiguous: one flat loop
             pa, pb = _from_buffer(ctype, a), _from_buffer(ctype, b)
-        except (ValueError, BufferError, TypeError):
+        except _CONTIG_ERRORS:
             pass
         else:
             if out_dtype is None:
@@ -295,11 +337,11 @@ def _binary(op, a, b, table, ref, opname, out_dtype=None):
             big, small = (a, b) if b.ndim == 0 else (b, a)
             try:
                 pbig, psmall = _from_buffer(ctype, big), _from_buffer(ctype, small)
-            except (ValueError, BufferError, TypeError):
+            except _CONTIG_ERRORS:
                 pass  # a strided view: the general path below
             else:
                 out = _empty(big.shape, out_dtype or dt)
-                po = _from_buffer("uint8_t[]" if out_dtype is not None else ctype, out)
+                po = _from_buffer(octype, out)
                 n = (big.size,)
                 if big is a:
                     err = table[dt](op, 1, n, pbig, _ONE, psmall, _ZERO, po)
@@ -308,19 +350,10 @@ def _binary(op, a, b, table, ref, opname, out_dtype=None):
                 return _finish(err, out, opname)
         shape = _broadcast_shape(shape, b.shape, opname)
         out = _empty(shape, out_dtype or dt)
-        octype = "uint8_t[]" if out_dtype is not None else ctype
     if len(shape) > _MAX_NDIM:
         return ref(a, b)
-    sa = _bcast_strides(a, shape)
-    if sa is None:
-        a = _realigned(a)
-        sa = _bcast_strides(a, shape)
-    sb = _bcast_strides(b, shape)
-    if sb is None:
-        b = _realigned(b)
-        sb = _bcast_strides(b, shape)
-    err = table[dt](op, len(shape), shape, _ptr(a, ctype), sa, _ptr(b, ctype), sb,
-                    _from_buffer(octype, out))
+    err = table[dt](op, len(shape), shape, _ptr(a, ctype), _bcast_strides(a, shape),
+                    _ptr(b, ctype), _bcast_strides(b, shape), _from_buffer(octype, out))
     return _finish(err, out, opname)
 
 
