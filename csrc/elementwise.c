@@ -318,39 +318,37 @@ static const int un_cost[TG_UN_COUNT] = {
     [TG_UN_RECIPROCAL] = TG_COST_ARITH, [TG_UN_SQUARE] = TG_COST_ARITH,
     [TG_UN_RSQRT] = TG_COST_ARITH};
 
-/* The _contig entries are the Python wrapper's fast path: it hands over any C-contiguous
-   buffer without asking numpy about alignment, so the check is made here (one AND). */
-#define MISALIGNED(p, T) (((uintptr_t)(p)) & (sizeof(T) - 1))
-
+/* Entries refuse misaligned pointers with TG_EALIGN (MISALIGNED: internal.h). */
 #define DEFINE_ENTRIES(T, SFX)                                                              \
     int tg_unary_##SFX(int op, int ndim, const int64_t *shape, const T *x,                 \
                        const int64_t *xstrides, T *out) {                                  \
         if (op < 0 || op >= TG_UN_COUNT) return TG_EINVAL;                                 \
+        if (MISALIGNED(x, T) || MISALIGNED(out, T)) return TG_EALIGN;                      \
         return un_run_##SFX(PICK(un_table, SFX)[op], un_cost[op], ndim, shape, x, xstrides, \
                             NULL, NULL, out);                                              \
     }                                                                                      \
     int tg_unary_contig_##SFX(int op, int64_t n, const T *x, T *out) {                     \
         const int64_t one = 1;                                                             \
-        if (MISALIGNED(x, T) || MISALIGNED(out, T)) return TG_EALIGN;                      \
         return tg_unary_##SFX(op, 1, &n, x, &one, out);                                    \
     }                                                                                      \
     int tg_binary_##SFX(int op, int ndim, const int64_t *shape, const T *a,                \
                         const int64_t *astrides, const T *b, const int64_t *bstrides,      \
                         T *out) {                                                          \
         if (op < 0 || op >= TG_BIN_COUNT) return TG_EINVAL;                                \
+        if (MISALIGNED(a, T) || MISALIGNED(b, T) || MISALIGNED(out, T)) return TG_EALIGN;  \
         return bin_run_##SFX(PICK(bin_table, SFX)[op],                                     \
                              op == TG_BIN_POW ? TG_COST_LIBM : TG_COST_ARITH, ndim, shape, \
                              a, astrides, b, bstrides, out);                               \
     }                                                                                      \
     int tg_binary_contig_##SFX(int op, int64_t n, const T *a, const T *b, T *out) {        \
         const int64_t one = 1;                                                             \
-        if (MISALIGNED(a, T) || MISALIGNED(b, T) || MISALIGNED(out, T)) return TG_EALIGN;  \
         return tg_binary_##SFX(op, 1, &n, a, &one, b, &one, out);                          \
     }                                                                                      \
     int tg_compare_##SFX(int op, int ndim, const int64_t *shape, const T *a,               \
                          const int64_t *astrides, const T *b, const int64_t *bstrides,     \
                          uint8_t *out) {                                                   \
         if (op < 0 || op >= TG_CMP_COUNT) return TG_EINVAL;                                \
+        if (MISALIGNED(a, T) || MISALIGNED(b, T)) return TG_EALIGN;                        \
         return cmp_run_##SFX(PICK(cmp_table, SFX)[op], TG_COST_ARITH, ndim, shape, a,      \
                              astrides, b, bstrides, out);                                  \
     }

@@ -60,4 +60,10 @@ static inline int tg_threads_for_(int64_t work) {
 int tg_coalesce_(int ndim, int nops, const int64_t *shape, const int64_t *const *strides,
                  int64_t *shape_out, int64_t *strides_out);
 
+/* The Python wrapper's fast paths hand buffers over without asking numpy about alignment,
+   so the elementwise and reduce entries check each pointer (one AND) and refuse with
+   TG_EALIGN; the wrapper then copies and calls again. Strides count whole elements, so an
+   aligned first element means every element is aligned. */
+#define MISALIGNED(p, T) (((uintptr_t)(p)) & (sizeof(T) - 1))
+
 #endif

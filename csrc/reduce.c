@@ -332,6 +332,7 @@ DEFINE_MAXMIN_AVX2(double, f64, pd, __m256d, 4)
         if (ndim < 0 || ndim > TG_MAX_NDIM) return TG_ENDIM;                               \
         if (nkeep < 0 || nkeep > ndim) return TG_EINVAL;                                   \
         if (ndim > 0 && (shape == NULL || xstrides == NULL)) return TG_EINVAL;             \
+        if (MISALIGNED(x, T) || MISALIGNED(out, T)) return TG_EALIGN;                      \
         int64_t K = 1, R = 1;                                                              \
         for (int d = 0; d < ndim; ++d) {                                                   \
             if (shape[d] < 0) return TG_EINVAL;                                            \

@@ -15,11 +15,14 @@ import warnings
 
 import numpy as np
 
+from . import backend
+
 _grad_enabled = True
 _observers = []  # callables (node, grad_output, input_grads) — used by teaching tools
 # callables (node, input_tensors, output_array) called after every forward while non-empty
 # (anomaly mode). Empty in normal use: one truthiness test per op (issue 7, measured ~0%).
 _forward_observers = []
+_NO_GRAD = {1: (False,), 2: (False, False), 3: (False, False, False)}
 
 
 class Function:
@@ -42,7 +45,14 @@ class Function:
     def apply(cls, *tensors, **params):
         ctx = _new(cls)
         if _grad_enabled:
-            ctx.needs_input_grad = needs = tuple([t.requires_grad for t in tensors])
+            n = len(tensors)  # NOTE: unrolled for one and two inputs, the common cases
+            if n == 1:
+                needs = (tensors[0].requires_grad,)
+            elif n == 2:
+                needs = (tensors[0].requires_grad, tensors[1].requires_grad)
+            else:
+                needs = tuple([t.requires_grad for t in tensors])
+            ctx.needs_input_grad = needs
             data = cls.forward(ctx, *tensors, **params)
             if _forward_observers:
                 for obs in _forward_observers:
@@ -51,7 +61,7 @@ class Function:
                 ctx.parents = tensors
                 return _wrap(data, True, ctx)
             return _wrap(data, False, None)
-        ctx.needs_input_grad = (False,) * len(tensors)
+        ctx.needs_input_grad = _NO_GRAD.get(len(tensors)) or (False,) * len(tensors)
         data = cls.forward(ctx, *tensors, **params)
         if _forward_observers:
             for obs in _forward_observers:
@@ -63,7 +73,10 @@ class Function:
         """Keep input tensors for backward; an in-place change to them afterwards is caught."""
         if _grad_enabled:  # NOTE: under no_grad (e.g. inside backward) nothing will read them
             self.saved = tensors
-            self.saved_versions = tuple([t._version for t in tensors])
+            if len(tensors) == 2:  # the common case, unrolled
+                self.saved_versions = (tensors[0]._version, tensors[1]._version)
+            else:
+                self.saved_versions = tuple([t._version for t in tensors])
 
     def save_output(self, data):
         """Keep the output array; backward gets it back as ``ctx.output``."""
@@ -228,6 +241,18 @@ def _accumulate(old, new):
     return new if old is None else old + new
 
 
+def _accumulate_recorded(old, new):
+    return old + new
+
+
+def _add_arrays(old, new):
+    """Sum two gradients without recording a graph (the walk without create_graph)."""
+    a, b = old.data, new.data
+    if a.dtype is not b.dtype:  # a custom backward may return another dtype: promote
+        return old + new
+    return _wrap(backend.add(a, b), False, None)
+
+
 def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None):
     """Propagate ``root_grads`` from ``roots`` back through the graph.
 
@@ -249,6 +274,9 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     order = _topological_order([t._ctx for t in roots if t._ctx is not None])
     prev_mode = _grad_enabled
     _grad_enabled = create_graph
+    # Fan-out: a tensor used twice gets the sum of its gradients. Without create_graph the
+    # sum is taken on the arrays directly; with it, as a Tensor op so it is recorded.
+    add = _accumulate_recorded if create_graph else _add_arrays
     try:
         for node in reversed(order):
             g = node_grads.pop(node, None)
@@ -282,11 +310,16 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                         f"{node.name}.backward: gradient of shape {pg.shape} for an input of "
                         f"shape {p.shape}. Hint: did the backward forget to sum over a "
                         "broadcast axis (sum_to_shape)?")
-                if p._ctx is not None:
-                    node_grads[p._ctx] = _accumulate(node_grads.get(p._ctx), pg)
+                c = p._ctx
+                if c is not None:
+                    old = node_grads.get(c)
+                    node_grads[c] = pg if old is None else add(old, pg)
                 else:
-                    entry = leaf_grads.setdefault(id(p), [p, None])
-                    entry[1] = _accumulate(entry[1], pg)
+                    entry = leaf_grads.get(id(p))
+                    if entry is None:
+                        leaf_grads[id(p)] = [p, pg]
+                    else:
+                        entry[1] = add(entry[1], pg)
     finally:
         _grad_enabled = prev_mode
     for entry in leaf_grads.values():

@@ -288,22 +288,34 @@ _ZERO = (0,)
 def _binary(op, a, b, table, ref, opname, out_dtype=None):
     # Fast path (most calls): two C-contiguous float arrays of one dtype and shape, as in
     # _unary. Anything else -- scalars, broadcasting, views, misaligned memory -- goes on.
+    # A 0-d operand (``x * 0.5``: scalars arrive as cached 0-d arrays) is read at stride 0.
     if type(a) is _ndarray and type(b) is _ndarray and out_dtype is None:
         dt = a.dtype
-        if dt is b.dtype and a.shape == b.shape:
-            ctype = _ARR.get(dt)
-            if ctype is not None:
-                try:
-                    pa, pb = _from_buffer(ctype, a), _from_buffer(ctype, b)
-                except _CONTIG_ERRORS:
-                    pass
-                else:
-                    out = _empty(a.shape, dt)
+        ctype = _ARR.get(dt)
+        if ctype is not None and dt is b.dtype:
+            sa, sb = a.shape, b.shape
+            try:
+                pa, pb = _from_buffer(ctype, a), _from_buffer(ctype, b)
+            except _CONTIG_ERRORS:
+                pass
+            else:
+                if sa == sb:
+                    out = _empty(sa, dt)
                     err = _BIN_CONTIG[dt](op, a.size, pa, pb, _from_buffer(ctype, out))
-                    if not err:
-                        return out
-                    if err != _EALIGN:
-                        _check(err, opname)
+                elif not sb:
+                    out = _empty(sa, dt)
+                    err = table[dt](op, 1, (a.size,), pa, _ONE, pb, _ZERO,
+                                    _from_buffer(ctype, out))
+                elif not sa:
+                    out = _empty(sb, dt)
+                    err = table[dt](op, 1, (b.size,), pa, _ZERO, pb, _ONE,
+                                    _from_buffer(ctype, out))
+                else:
+                    err = _EALIGN  # broadcasting: the general path
+                if not err:
+                    return out
+                if err != _EALIGN:
+                    _check(err, opname)
     return _binary_general(op, a, b, table, ref, opname, out_dtype)
 
 
@@ -464,9 +476,17 @@ def _reduce_plan(shape, axes, opname):
         raise ValueError(f"{opname}: repeated axis in {axes}")
     keep = [d for d in range(nd) if d not in axes]
     perm = keep + list(axes)
-    plan = (axes, perm, [shape[d] for d in perm], tuple(shape[d] for d in keep),
-            tuple(1 if d in axes else shape[d] for d in range(nd)), len(keep),
-            any(shape[ax] == 0 for ax in axes))
+    oshape, kshape = tuple(shape[d] for d in keep), tuple(1 if d in axes else shape[d] for d in range(nd))
+    empty = any(shape[ax] == 0 for ax in axes)
+    # A C-contiguous input reduced over its trailing axes is a (kept, reduced) matrix: the
+    # fast path passes that 2-d view, with shape and strides made into C arrays once here.
+    flat = None
+    if axes and not empty and nd <= _MAX_NDIM and list(axes) == list(range(nd - len(axes), nd)):
+        kept_n = int(np.prod(oshape, dtype=np.int64))
+        red_n = int(np.prod([shape[a] for a in axes], dtype=np.int64))
+        flat = (2, 1, _ffi.new("int64_t[2]", [kept_n, red_n]), _ffi.new("int64_t[2]", [red_n, 1]),
+                oshape, kshape)
+    plan = (axes, perm, [shape[d] for d in perm], oshape, kshape, len(keep), empty, flat)
     if len(_RED_PLANS) > 4096:
         _RED_PLANS.clear()
     _RED_PLANS[key] = plan
@@ -474,11 +494,35 @@ def _reduce_plan(shape, axes, opname):
 
 
 def _reduce(op, x, axes, keepdims, ref, opname):
+    # Fast path: a C-contiguous float array reduced over trailing axes (a seen pattern).
+    if type(x) is _ndarray and (type(axes) is tuple or axes is None):
+        plan = _RED_PLANS.get((x.shape, axes))
+        if plan is not None and plan[7] is not None:
+            dt = x.dtype
+            f = _RED.get(dt)
+            if f is not None:
+                ctype = _ARR[dt]
+                try:
+                    px = _from_buffer(ctype, x)
+                except _CONTIG_ERRORS:
+                    pass
+                else:
+                    nd, nkeep, cshape, cstrides, oshape, kshape = plan[7]
+                    out = _empty(kshape if keepdims else oshape, dt)
+                    err = f(op, nd, nkeep, cshape, px, cstrides, _from_buffer(ctype, out))
+                    if not err:
+                        return out
+                    if err != _EALIGN:
+                        _check(err, opname)
+    return _reduce_general(op, x, axes, keepdims, ref, opname)
+
+
+def _reduce_general(op, x, axes, keepdims, ref, opname):
     if type(x) is not _ndarray:
         x = np.asarray(x)
     if type(axes) is list:
         axes = tuple(axes)
-    axes, perm, pshape, oshape, kshape, nkeep, empty = _reduce_plan(x.shape, axes, opname)
+    axes, perm, pshape, oshape, kshape, nkeep, empty, _ = _reduce_plan(x.shape, axes, opname)
     dt = x.dtype
     f = _RED.get(dt)
     if f is None or x.ndim > _MAX_NDIM:
@@ -488,10 +532,8 @@ def _reduce(op, x, axes, keepdims, ref, opname):
     if empty and op != _SUM:
         raise ValueError(f"{opname}: zero-size array to reduction operation {_NP_NAME[opname]} "
                          f"which has no identity (reducing axes {axes} of shape {x.shape})")
+    x = _realigned(x)
     st = _elem_strides(x)
-    if st is None:
-        x = _realigned(x)
-        st = _elem_strides(x)
     out = _empty(oshape, dt)
     ctype = _ARR[dt]
     err = f(op, len(perm), nkeep, pshape, _ptr(x, ctype), [st[d] for d in perm],
@@ -1004,28 +1046,29 @@ def conv2d_backward_weight(x, g, w_shape, stride, padding, dilation, groups):
     return dw
 
 
-def _pool_out(opname, x_shape, kernel, stride, padding):
+def _pool_out(opname, x_shape, kernel, stride, padding, dilation=(1, 1), ceil_mode=False):
     n, c, h, w = x_shape
-    ho = _ref.conv_out_size(h, kernel[0], stride[0], padding[0], 1)
-    wo = _ref.conv_out_size(w, kernel[1], stride[1], padding[1], 1)
+    ho = _ref.pool_out_size(h, kernel[0], stride[0], padding[0], dilation[0], ceil_mode)
+    wo = _ref.pool_out_size(w, kernel[1], stride[1], padding[1], dilation[1], ceil_mode)
     if ho < 1 or wo < 1 or 2 * padding[0] > kernel[0] or 2 * padding[1] > kernel[1]:
         raise ValueError(f"{opname}: kernel {kernel}, stride {stride}, padding {padding} do not "
                          f"fit input {tuple(x_shape)}")
     return (n, c, ho, wo)
 
 
-def max_pool2d_forward(x, kernel, stride, padding):
+def max_pool2d_forward(x, kernel, stride, padding, dilation=(1, 1), ceil_mode=False):
     dt = x.dtype
     f = _MAXPOOL.get(dt)
     if f is None:
-        return _ref.max_pool2d_forward(x, kernel, stride, padding)
+        return _ref.max_pool2d_forward(x, kernel, stride, padding, dilation, ceil_mode)
     x = _nchw("max_pool2d", x)
-    oshape = _pool_out("max_pool2d", x.shape, kernel, stride, padding)
+    oshape = _pool_out("max_pool2d", x.shape, kernel, stride, padding, dilation, ceil_mode)
     out = _empty(oshape, dt)
     idx = _empty(oshape, _I64)
     ct = _ARR[dt]
     _check(f(_from_buffer(ct, x), _from_buffer(ct, out), _from_buffer("int64_t[]", idx),
-             *x.shape, *kernel, *stride, *padding), "max_pool2d")
+             *x.shape, *kernel, *stride, *padding, *dilation, int(bool(ceil_mode))),
+           "max_pool2d")
     return out, idx
 
 
@@ -1049,32 +1092,35 @@ def max_pool2d_backward(g, idx, x_shape):
     return dx
 
 
-def avg_pool2d_forward(x, kernel, stride, padding, count_include_pad):
+def avg_pool2d_forward(x, kernel, stride, padding, count_include_pad, ceil_mode=False):
     dt = x.dtype
     f = _AVGPOOL.get(dt)
     if f is None:
-        return _ref.avg_pool2d_forward(x, kernel, stride, padding, count_include_pad)
+        return _ref.avg_pool2d_forward(x, kernel, stride, padding, count_include_pad, ceil_mode)
     x = _nchw("avg_pool2d", x)
-    out = _empty(_pool_out("avg_pool2d", x.shape, kernel, stride, padding), dt)
+    out = _empty(_pool_out("avg_pool2d", x.shape, kernel, stride, padding, (1, 1), ceil_mode),
+                 dt)
     ct = _ARR[dt]
     _check(f(_from_buffer(ct, x), _from_buffer(ct, out), *x.shape, *kernel, *stride, *padding,
-             int(bool(count_include_pad))), "avg_pool2d")
+             int(bool(count_include_pad)), int(bool(ceil_mode))), "avg_pool2d")
     return out
 
 
-def avg_pool2d_backward(g, x_shape, kernel, stride, padding, count_include_pad):
+def avg_pool2d_backward(g, x_shape, kernel, stride, padding, count_include_pad, ceil_mode=False):
     dt = g.dtype
     f = _AVGPOOL_BWD.get(dt)
     if f is None:
-        return _ref.avg_pool2d_backward(g, x_shape, kernel, stride, padding, count_include_pad)
+        return _ref.avg_pool2d_backward(g, x_shape, kernel, stride, padding, count_include_pad,
+                                        ceil_mode)
     g = _nchw("avg_pool2d_backward", g)
-    if g.shape != _pool_out("avg_pool2d_backward", x_shape, kernel, stride, padding):
+    if g.shape != _pool_out("avg_pool2d_backward", x_shape, kernel, stride, padding, (1, 1),
+                            ceil_mode):
         raise ValueError(f"avg_pool2d_backward: gradient of shape {g.shape} does not fit input "
                          f"{tuple(x_shape)}")
     dx = _empty(tuple(x_shape), dt)
     ct = _ARR[dt]
     _check(f(_from_buffer(ct, g), _from_buffer(ct, dx), *x_shape, *kernel, *stride, *padding,
-             int(bool(count_include_pad))), "avg_pool2d_backward")
+             int(bool(count_include_pad)), int(bool(ceil_mode))), "avg_pool2d_backward")
     return dx
 
 

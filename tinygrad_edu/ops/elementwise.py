@@ -212,13 +212,13 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        ctx.shapes = (x.shape, y.shape)
+        ctx.shapes = (x.data.shape, y.data.shape)
         return backend.add(x.data, y.data)
 
     @staticmethod
     def backward(ctx, g):
-        sx, sy = ctx.shapes
-        return sum_to_shape(g, sx), sum_to_shape(g, sy)
+        (sx, sy), (nx, ny) = ctx.shapes, ctx.needs_input_grad
+        return sum_to_shape(g, sx) if nx else None, sum_to_shape(g, sy) if ny else None
 
 
 class Sub(Function):
@@ -226,13 +226,13 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        ctx.shapes = (x.shape, y.shape)
+        ctx.shapes = (x.data.shape, y.data.shape)
         return backend.sub(x.data, y.data)
 
     @staticmethod
     def backward(ctx, g):
-        sx, sy = ctx.shapes
-        return sum_to_shape(g, sx), sum_to_shape(-g, sy) if ctx.needs_input_grad[1] else None
+        (sx, sy), (nx, ny) = ctx.shapes, ctx.needs_input_grad
+        return sum_to_shape(g, sx) if nx else None, sum_to_shape(-g, sy) if ny else None
 
 
 class Mul(Function):
@@ -247,8 +247,8 @@ class Mul(Function):
     def backward(ctx, g):
         x, y = ctx.saved_tensors
         nx, ny = ctx.needs_input_grad
-        return (sum_to_shape(g * y, x.shape) if nx else None,
-                sum_to_shape(g * x, y.shape) if ny else None)
+        return (sum_to_shape(g * y, x.data.shape) if nx else None,
+                sum_to_shape(g * x, y.data.shape) if ny else None)
 
 
 class Div(Function):

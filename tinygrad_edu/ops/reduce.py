@@ -39,7 +39,8 @@ class Sum(Function):
 
     @staticmethod
     def forward(ctx, x, axes, keepdims=False):
-        ctx.in_shape, ctx.kept = x.shape, _kept_shape(x.shape, axes)
+        ctx.in_shape = shape = x.data.shape
+        ctx.kept = _kept_shape(shape, axes)
         return backend.sum(x.data, axes, keepdims)
 
     @staticmethod
@@ -124,10 +125,11 @@ def sum_to_shape(g, shape):
     Broadcasting first prepends size-1 axes, then stretches size-1 axes. So: sum over the
     leading axes ``g`` has in excess, then (keeping dims) over axes where ``shape`` has 1.
     """
-    if g.shape == shape:
+    gshape = g.data.shape
+    if gshape == shape:
         return g
-    lead = g.ndim - len(shape)
+    lead = len(gshape) - len(shape)
     axes = tuple(range(lead)) + tuple(
-        lead + i for i, n in enumerate(shape) if n == 1 and g.shape[lead + i] != 1)
+        lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
     out = Sum.apply(g, axes=axes, keepdims=True) if axes else g
     return out.reshape(shape)
