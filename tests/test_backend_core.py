@@ -535,3 +535,4 @@ def test_reduce_repeatable_at_fixed_threads(threads, simd):
             return [f(x, None) for x in xs] + [f(y, (0,)), f(y, (1,))]
         runs = [_with_threads(threads, results) for _ in range(2)]
         assert all(a.tobytes() == b.tobytes() for a, b in zip(*runs))
+

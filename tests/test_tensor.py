@@ -174,3 +174,17 @@ def test_matmul_1d_semantics(each_backend):
     np.testing.assert_allclose((tg.tensor(a) @ tg.tensor(b)).data, a @ b)
     np.testing.assert_allclose((tg.tensor(b.T) @ tg.tensor(a)).data, b.T @ a)
     assert (tg.tensor(a) @ tg.tensor(a)).shape == ()
+
+
+def test_zero_d_results_are_arrays_on_every_backend(each_backend):
+    """numpy ufuncs and full reductions return numpy scalars for 0-d results; a Tensor must
+    still hold an ndarray (weak-referenceable, writeable, with .flags), with grad or without."""
+    x, y = tg.tensor(2.0, requires_grad=True), tg.tensor(3.0)
+    outs = [x * y, x + 1.0, -x, x.exp(), x.tanh(), tg.tensor([1.0, 2.0]).sum(), x / y]
+    with tg.no_grad():
+        outs += [x * y, -x, x.exp(), tg.tensor([[1.0, 2.0]]).sum()]
+    for t in outs:
+        assert type(t.data) is np.ndarray and t.data.ndim == 0, type(t.data)
+    (x * y).backward()
+    assert type(x.grad.data) is np.ndarray and x.grad.data.flags.writeable
+    assert x.grad.item() == 3.0

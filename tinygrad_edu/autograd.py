@@ -40,28 +40,41 @@ class Function:
     saved_versions = ()
     out_data = None  # the output array kept by save_output
     hooks = None  # tensor hooks registered on this node's output
+    # Name of the backend kernel that is this op's whole forward ("add", "exp", ...), taking
+    # the input arrays in order, or None. When no graph is recorded (grad off, or no input
+    # requires grad) apply calls that kernel directly and makes no node at all: inference,
+    # and backward formulas (which run under no_grad), skip the bookkeeping.
+    kernel = None
 
     @classmethod
     def apply(cls, *tensors, **params):
-        ctx = _new(cls)
+        n = len(tensors)
         if _grad_enabled:
-            n = len(tensors)  # NOTE: unrolled for one and two inputs, the common cases
-            if n == 1:
+            if n == 1:  # NOTE: unrolled for one and two inputs, the common cases
                 needs = (tensors[0].requires_grad,)
             elif n == 2:
                 needs = (tensors[0].requires_grad, tensors[1].requires_grad)
             else:
                 needs = tuple([t.requires_grad for t in tensors])
-            ctx.needs_input_grad = needs
-            data = cls.forward(ctx, *tensors, **params)
-            if _forward_observers:
-                for obs in _forward_observers:
-                    obs(ctx, tensors, data)
-            if True in needs:
+            if True in needs:  # record: the node is the ctx forward and backward receive
+                ctx = _new(cls)
+                ctx.needs_input_grad = needs
+                data = cls.forward(ctx, *tensors, **params)
+                if _forward_observers:
+                    for obs in _forward_observers:
+                        obs(ctx, tensors, data)
                 ctx.parents = tensors
                 return _wrap(data, True, ctx)
-            return _wrap(data, False, None)
-        ctx.needs_input_grad = _NO_GRAD.get(len(tensors)) or (False,) * len(tensors)
+        # Nothing to record.
+        if cls.kernel is not None and not _forward_observers:
+            k = getattr(backend, cls.kernel)
+            if n == 1:
+                return _wrap(k(tensors[0].data, **params), False, None)
+            if n == 2:
+                return _wrap(k(tensors[0].data, tensors[1].data, **params), False, None)
+            return _wrap(k(*[t.data for t in tensors], **params), False, None)
+        ctx = _new(cls)
+        ctx.needs_input_grad = _NO_GRAD.get(n) or (False,) * n
         data = cls.forward(ctx, *tensors, **params)
         if _forward_observers:
             for obs in _forward_observers:

@@ -48,6 +48,26 @@ def _check_dtype(dtype):
     return dt
 
 
+_new = object.__new__
+_ndarray = np.ndarray
+
+
+def _wrap(data, requires_grad=False, ctx=None):
+    """Fast internal constructor (``Tensor._wrap``): ``data`` is already a valid array.
+
+    A plain function, not a classmethod: the engine calls it once per op."""
+    if type(data) is not _ndarray:  # numpy ufuncs and full reductions give 0-d results as
+        data = np.asarray(data)  # numpy scalars: a Tensor always holds an ndarray
+    t = _new(Tensor)
+    t.data = data
+    t.requires_grad = requires_grad
+    t.grad = None
+    t._ctx = ctx
+    t._version = 0
+    t._hooks = None
+    return t
+
+
 class Tensor:
     """An n-dimensional array that can record the operations applied to it."""
 
@@ -63,17 +83,7 @@ class Tensor:
         if requires_grad:
             self.requires_grad_(True)
 
-    @classmethod
-    def _wrap(cls, data, requires_grad=False, ctx=None):
-        """Fast internal constructor: ``data`` is already a valid array."""
-        t = cls.__new__(cls)
-        t.data = data
-        t.requires_grad = requires_grad
-        t.grad = None
-        t._ctx = ctx
-        t._version = 0
-        t._hooks = None
-        return t
+    _wrap = staticmethod(_wrap)
 
     # ------------------------------------------------------------------ attributes
     @property
@@ -511,7 +521,7 @@ def _binary(fn, a, b):
     if type(b) is not Tensor:
         b = _lift(b, a)
     da, db = a.data.dtype, b.data.dtype
-    if da != db:
+    if da is not db and da != db:
         dt = result_dtype(da, db)
         a, b = a.astype(dt), b.astype(dt)
     try:
@@ -543,7 +553,7 @@ def result_dtype(da, db):
 
 
 autograd.Tensor = Tensor
-autograd._wrap = Tensor._wrap
+autograd._wrap = _wrap
 
 from .ops import elementwise as _ew  # noqa: E402  (the ops need the Tensor class first)
 from .ops import matmul as _mm  # noqa: E402

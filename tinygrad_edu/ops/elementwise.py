@@ -6,6 +6,9 @@ backward written in Tensor ops (so it can be differentiated again under create_g
 Broadcasting: a binary op's inputs may have different shapes; the gradient reaching an input
 must have that input's shape, so every binary backward passes its results through
 ``sum_to_shape``, which sums the gradient over the broadcast axes.
+
+``kernel = "name"`` on a class says its forward is that backend kernel alone (plus what it
+saves for backward); when no graph is recorded, ``Function.apply`` calls the kernel directly.
 """
 
 import numpy as np
@@ -47,6 +50,8 @@ class Clone(Function):
 class Neg(Function):
     """z = -x    dz/dx = -1"""
 
+    kernel = "neg"
+
     @staticmethod
     def forward(ctx, x):
         return backend.neg(x.data)
@@ -58,6 +63,8 @@ class Neg(Function):
 
 class Exp(Function):
     """z = e^x    dz/dx = e^x = z"""
+
+    kernel = "exp"
 
     @staticmethod
     def forward(ctx, x):
@@ -71,6 +78,8 @@ class Exp(Function):
 
 class Log(Function):
     """z = ln x    dz/dx = 1/x"""
+
+    kernel = "log"
 
     @staticmethod
     def forward(ctx, x):
@@ -86,6 +95,8 @@ class Log(Function):
 class Sqrt(Function):
     """z = sqrt(x)    dz/dx = 1 / (2 sqrt(x)) = 1 / (2z)"""
 
+    kernel = "sqrt"
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_output(out := backend.sqrt(x.data))
@@ -98,6 +109,8 @@ class Sqrt(Function):
 
 class Abs(Function):
     """z = |x|    dz/dx = sign(x)  (0 at x = 0, a kink)"""
+
+    kernel = "abs"
 
     @staticmethod
     def forward(ctx, x):
@@ -113,6 +126,8 @@ class Abs(Function):
 class Sign(Function):
     """z = sign(x)    dz/dx = 0 almost everywhere"""
 
+    kernel = "sign"
+
     @staticmethod
     def forward(ctx, x):
         return backend.sign(x.data)
@@ -124,6 +139,8 @@ class Sign(Function):
 
 class Tanh(Function):
     """z = tanh x    dz/dx = 1 - z^2   (the backward is one fused kernel)"""
+
+    kernel = "tanh"
 
     @staticmethod
     def forward(ctx, x):
@@ -137,6 +154,8 @@ class Tanh(Function):
 
 class TanhBackward(Function):
     """r = g (1 - y^2)    dr/dg = 1 - y^2    dr/dy = -2 g y"""
+
+    kernel = "tanh_backward"
 
     @staticmethod
     def forward(ctx, y, g):
@@ -152,6 +171,8 @@ class TanhBackward(Function):
 class Sigmoid(Function):
     """z = 1 / (1 + e^-x)    dz/dx = z (1 - z)   (the backward is one fused kernel)"""
 
+    kernel = "sigmoid"
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_output(out := backend.sigmoid(x.data))
@@ -164,6 +185,8 @@ class Sigmoid(Function):
 
 class SigmoidBackward(Function):
     """r = g y (1 - y)    dr/dg = y (1 - y)    dr/dy = g (1 - 2y)"""
+
+    kernel = "sigmoid_backward"
 
     @staticmethod
     def forward(ctx, y, g):
@@ -179,6 +202,8 @@ class SigmoidBackward(Function):
 class Relu(Function):
     """z = max(x, 0)    dz/dx = 1 if x > 0 else 0   (kink at 0; we use 0 there)"""
 
+    kernel = "relu"
+
     @staticmethod
     def forward(ctx, x):
         ctx.save_for_backward(x)
@@ -192,6 +217,8 @@ class Relu(Function):
 
 class ReluBackward(Function):
     """r = g * (x > 0)    dr/dg = (x > 0)    dr/dx = 0 almost everywhere"""
+
+    kernel = "relu_backward"
 
     @staticmethod
     def forward(ctx, x, g):
@@ -210,6 +237,8 @@ class ReluBackward(Function):
 class Add(Function):
     """z = x + y    dz/dx = 1    dz/dy = 1"""
 
+    kernel = "add"
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.shapes = (x.data.shape, y.data.shape)
@@ -224,6 +253,8 @@ class Add(Function):
 class Sub(Function):
     """z = x - y    dz/dx = 1    dz/dy = -1"""
 
+    kernel = "sub"
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.shapes = (x.data.shape, y.data.shape)
@@ -237,6 +268,8 @@ class Sub(Function):
 
 class Mul(Function):
     """z = x * y    dz/dx = y    dz/dy = x"""
+
+    kernel = "mul"
 
     @staticmethod
     def forward(ctx, x, y):
@@ -254,6 +287,8 @@ class Mul(Function):
 class Div(Function):
     """z = x / y    dz/dx = 1/y    dz/dy = -x / y^2"""
 
+    kernel = "div"
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
@@ -269,6 +304,8 @@ class Div(Function):
 
 class Pow(Function):
     """z = x^y    dz/dx = y x^(y-1)    dz/dy = x^y ln x   (needs x > 0 for y's gradient)"""
+
+    kernel = "pow"
 
     @staticmethod
     def forward(ctx, x, y):
@@ -294,6 +331,8 @@ class Maximum(Function):
 
     At ties the gradient is split evenly between the two inputs (as PyTorch does)."""
 
+    kernel = "maximum"
+
     @staticmethod
     def forward(ctx, x, y):
         ctx.save_for_backward(x, y)
@@ -307,6 +346,8 @@ class Maximum(Function):
 
 class Minimum(Function):
     """z = min(x, y)    dz/dx = [x < y] + [x == y]/2    dz/dy = [y < x] + [x == y]/2"""
+
+    kernel = "minimum"
 
     @staticmethod
     def forward(ctx, x, y):
