@@ -200,18 +200,27 @@ static inline __attribute__((always_inline)) float expf_poly(float x) {
             T sc = scale[r * sstride];                                                        \
             T wt = w ? w[tr] : (T)1;                                                          \
             T m = stats[2 * r], ls = stats[2 * r + 1];                                        \
-            T a = ((1 - eps) * wt + eps / (T)c * wtot) * sc;                                  \
-            T b = eps / (T)c * sc;                                                            \
-            if (w) {                                                                          \
+            /* the upstream scale sc multiplies last, as in the reference: with eps == 0 the  \
+               smoothing term is skipped, not added as 0 * sc (NaN when sc is infinite) */    \
+            T a = (1 - eps) * wt + eps / (T)c * wtot, b = eps / (T)c;                         \
+            if (eps == 0) {                                                                   \
                 _Pragma("omp simd")                                                           \
-                for (int64_t i = 0; i < c; ++i) dr[i] = a * EXP((xr[i] - m) - ls) - b * w[i]; \
+                for (int64_t i = 0; i < c; ++i) dr[i] = a * EXP((xr[i] - m) - ls) * sc;       \
+            } else if (w) {                                                                   \
+                _Pragma("omp simd")                                                           \
+                for (int64_t i = 0; i < c; ++i)                                               \
+                    dr[i] = (a * EXP((xr[i] - m) - ls) - b * w[i]) * sc;                      \
             } else {                                                                          \
                 _Pragma("omp simd")                                                           \
-                for (int64_t i = 0; i < c; ++i) dr[i] = a * EXP((xr[i] - m) - ls) - b;        \
+                for (int64_t i = 0; i < c; ++i) dr[i] = (a * EXP((xr[i] - m) - ls) - b) * sc; \
             }                                                                                 \
-            dr[tr] -= (1 - eps) * wt * sc;                                                    \
+            /* the target entry again, as ((a p_t - (1 - eps) w_t) - b w_t) sc: one rounding  \
+               order, and a p_t - w_t stays finite before the scale */                        \
+            T dt = a * EXP((xr[tr] - m) - ls) - (1 - eps) * wt;                               \
+            if (eps != 0) dt -= b * (w ? w[tr] : (T)1);                                       \
+            dr[tr] = dt * sc;                                                                 \
         }                                                                                     \
-    }
+    }                                                                                         \
 
 DEFINE_SOFTMAX_KERNELS(float, f32_generic, expf_poly, logf, )
 #if HAVE_AVX2_VARIANT

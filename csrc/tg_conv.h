@@ -27,20 +27,25 @@ int tg_conv2d_backward_input_f64(const double *gout, const double *wt, double *d
 int tg_conv2d_backward_weight_f32(const float *x, const float *gout, float *dwt, int64_t n, int64_t c, int64_t h, int64_t w, int64_t co, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw, int64_t groups);
 int tg_conv2d_backward_weight_f64(const double *x, const double *gout, double *dwt, int64_t n, int64_t c, int64_t h, int64_t w, int64_t co, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw, int64_t groups);
 
-/* Max pooling (padding counts as -inf; needs ph <= kh / 2, pw <= kw / 2 so that every window
-   holds a real pixel).  out gets each window's max, idx the flat index ih * w + iw of its
-   first maximum in row-major scan order (a NaN counts as the maximum). */
-int tg_max_pool2d_f32(const float *x, float *out, int64_t *idx, int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw);
-int tg_max_pool2d_f64(const double *x, double *out, int64_t *idx, int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw);
+/* Max pooling with dilation dh, dw (padding counts as -inf; needs ph <= kh / 2, pw <= kw / 2).
+   Output size as for convolution, except that ceil_mode != 0 rounds up (a last window that
+   would start in the right padding is dropped, PyTorch's rule).  out gets each window's max,
+   idx the flat index ih * w + iw of its first maximum in row-major scan order (a NaN counts
+   as the maximum; when every pixel is -inf, the window's first real pixel).  A window that
+   dilation makes miss the image entirely gets -inf and index -1. */
+int tg_max_pool2d_f32(const float *x, float *out, int64_t *idx, int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw, int ceil_mode);
+int tg_max_pool2d_f64(const double *x, double *out, int64_t *idx, int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw, int ceil_mode);
 /* dx = 0, then dx[b, ci].flat[idx[b, ci, k]] += gout[b, ci, k] for the ho x wo outputs of each
    plane; an index outside [0, h w) gives TG_EINVAL. */
 int tg_max_pool2d_backward_f32(const float *gout, const int64_t *idx, float *dx, int64_t n, int64_t c, int64_t h, int64_t w, int64_t ho, int64_t wo);
 int tg_max_pool2d_backward_f64(const double *gout, const int64_t *idx, double *dx, int64_t n, int64_t c, int64_t h, int64_t w, int64_t ho, int64_t wo);
-/* Average pooling: window sum (padding counts as 0) divided by kh kw when
-   count_include_pad != 0, else by the number of real pixels in the window. */
-int tg_avg_pool2d_f32(const float *x, float *out, int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int count_include_pad);
-int tg_avg_pool2d_f64(const double *x, double *out, int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int count_include_pad);
+/* Average pooling (no dilation; output size as for max pooling, ceil_mode likewise): window
+   sum (padding counts as 0) divided by the number of window pixels inside the padded image
+   when count_include_pad != 0 (kh kw, fewer only where ceil_mode runs past the padding),
+   else by the number of real pixels in the window. */
+int tg_avg_pool2d_f32(const float *x, float *out, int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int count_include_pad, int ceil_mode);
+int tg_avg_pool2d_f64(const double *x, double *out, int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int count_include_pad, int ceil_mode);
 /* dx = the adjoint of tg_avg_pool2d applied to gout (each gout / divisor spread over its
    window). */
-int tg_avg_pool2d_backward_f32(const float *gout, float *dx, int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int count_include_pad);
-int tg_avg_pool2d_backward_f64(const double *gout, double *dx, int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int count_include_pad);
+int tg_avg_pool2d_backward_f32(const float *gout, float *dx, int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int count_include_pad, int ceil_mode);
+int tg_avg_pool2d_backward_f64(const double *gout, double *dx, int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int count_include_pad, int ceil_mode);

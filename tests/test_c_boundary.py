@@ -529,25 +529,59 @@ def test_any_geometry_is_answered_without_crash(n, c, h, w, k, s, p, d, which):
         np.testing.assert_allclose(a, b)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "csrc/softmax.c xent_bwd_rows: with label_smoothing 0 and an infinite upstream gradient "
-    "(scale), b = eps / c * sc is 0 * inf = NaN and a * p - (1 - eps) * wt * sc is inf - inf: "
-    "every entry is NaN where the reference (scale applied last) gives +-inf"))
-def test_cross_entropy_backward_with_infinite_upstream_gradient():
-    x = np.array([[2.0, -1.0, 0.5]])
-    t = np.array([1])
-    _, stats, _ = nb.cross_entropy_forward(x, t, None, -100, 0.0)
-    scale = np.array([np.inf])
-    np.testing.assert_array_equal(cb.cross_entropy_backward(x, stats, t, None, -100, 0.0, scale),
-                                  nb.cross_entropy_backward(x, stats, t, None, -100, 0.0, scale))
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("eps", [0.0, 0.2])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("scale", [np.inf, -np.inf, 2.5])
+def test_cross_entropy_backward_with_infinite_upstream_gradient(dtype, eps, weighted, scale):
+    """The upstream scale multiplies last in both backends: with label_smoothing 0 an infinite
+    scale gives +-inf (C once computed 0 * inf for the absent smoothing term: NaN everywhere),
+    and an ignored row stays 0 whatever the scale."""
+    x = np.array([[2.0, -1.0, 0.5], [0.1, 0.2, 0.3], [1.0, 3.0, -2.0]], dtype)
+    t = np.array([1, -100, 0])
+    w = np.array([0.5, 2.0, 1.5], dtype) if weighted else None
+    _, stats, _ = nb.cross_entropy_forward(x, t, w, -100, eps)
+    s = np.full(3, scale, dtype)
+    want = nb.cross_entropy_backward(x, stats, t, w, -100, eps, s)
+    got = cb.cross_entropy_backward(x, stats, t, w, -100, eps, s)
+    np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    assert not np.isnan(want).any() and (want[1] == 0).all()
+    if np.isinf(scale):
+        # p < 1 everywhere here, so every entry of a kept row is +-inf with a known sign:
+        # the target's (p_t - 1) w_t term is negative, the others p_c > 0 (eps 0) or
+        # W p_c - w_c with the sign of the finite-scale result
+        finite = nb.cross_entropy_backward(x, stats, t, w, -100, eps, np.ones(3, dtype))
+        np.testing.assert_array_equal(want[[0, 2]], np.sign(finite[[0, 2]]) * scale)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "backend/numpy.py max_pool2d_forward: a window whose only real pixel is -inf ties with the "
-    "-inf padding, np.argmax picks the padding slot and the index points outside the plane "
-    "(-5 here); max_pool2d_backward's np.add.at then wraps it onto another pixel"))
-def test_max_pool_index_of_a_minus_inf_window_is_a_real_pixel():
-    x = np.array([[[[-np.inf, 1.0], [2.0, 3.0]]]])
-    _, idx = nb.max_pool2d_forward(x, (2, 2), (1, 1), (1, 1))
-    assert idx.min() >= 0 and idx.max() < 4, idx
-    np.testing.assert_array_equal(idx, cb.max_pool2d_forward(x, (2, 2), (1, 1), (1, 1))[1])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_max_pool_index_of_a_minus_inf_window_is_a_real_pixel(dtype):
+    """A window whose only real pixel is -inf ties with the -inf padding: the index must be
+    the real pixel (as in the C kernel and PyTorch), and the gradient must land there (the
+    reference once picked the padding slot, and np.add.at wrapped the index elsewhere)."""
+    x = np.array([[[[-np.inf, 1.0], [2.0, 3.0]]]], dtype)
+    for mod in (nb, cb):
+        out, idx = mod.max_pool2d_forward(x, (2, 2), (1, 1), (1, 1))
+        np.testing.assert_array_equal(idx[0, 0], [[0, 1, 1], [2, 3, 3], [2, 3, 3]])
+        assert out[0, 0, 0, 0] == -np.inf
+        g = np.zeros_like(out)
+        g[0, 0, 0, 0] = 1.0
+        np.testing.assert_array_equal(mod.max_pool2d_backward(g, idx, x.shape)[0, 0],
+                                      [[1.0, 0.0], [0.0, 0.0]])
+    # a whole plane of -inf, ceil_mode windows running past the edge: every window's index
+    # is its first real pixel (rows and cols 0, 2, 4 of the 6x6 plane)
+    x = np.full((1, 1, 6, 6), -np.inf, dtype)
+    _, want = nb.max_pool2d_forward(x, (3, 3), (2, 2), (0, 0), (1, 1), True)
+    np.testing.assert_array_equal(want[0, 0], [[0, 2, 4], [12, 14, 16], [24, 26, 28]])
+    np.testing.assert_array_equal(cb.max_pool2d_forward(x, (3, 3), (2, 2), (0, 0), (1, 1),
+                                                        True)[1], want)
+
+
+def test_max_pool_window_that_misses_the_image_gets_index_minus_one():
+    """With dilation a window can skip every real pixel (1x1 image, kernel 2, padding 1,
+    dilation 2: taps at -1 and 1): -inf with index -1 in both backends (ops/conv.py refuses
+    such geometry before it reaches a kernel)."""
+    x = np.ones((1, 1, 1, 1))
+    for mod in (nb, cb):
+        out, idx = mod.max_pool2d_forward(x, (2, 2), (1, 1), (1, 1), (2, 2), False)
+        assert out.shape == (1, 1, 1, 1) and out[0, 0, 0, 0] == -np.inf and idx[0, 0, 0, 0] == -1

@@ -386,8 +386,13 @@ def test_pooling_layers_values_and_gradients():
                   nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False),
                   nn.AdaptiveAvgPool2d((3, 2))):
         assert tg.gradcheck(layer, [_t(x[:1, :2], True)])
-    with pytest.raises(NotImplementedError, match="ceil_mode"):
-        nn.MaxPool2d(2, ceil_mode=True)
+    # ceil_mode keeps the partial last window (5 -> 3 outputs, not 2); the module passes
+    # return_indices through: (values, flat int64 indices per plane)
+    out, idx = nn.MaxPool2d(2, ceil_mode=True, return_indices=True)(_t(x[:, :, :, :3]))
+    assert out.shape == idx.shape == (2, 3, 2, 2) and idx.dtype == np.int64
+    np.testing.assert_array_equal(np.take_along_axis(x[:, :, :, :3].reshape(2, 3, -1),
+                                                     idx.data.reshape(2, 3, -1), 2),
+                                  out.data.reshape(2, 3, -1))
 
 
 # ---------------------------------------------------------------------------- softmax family

@@ -117,6 +117,52 @@ def test_train_epoch_loss_is_the_sample_weighted_mean():
     assert h["loss"][0] == pytest.approx(np.mean(x ** 2))
 
 
+def test_penalty_is_minimised_but_kept_out_of_loss_and_val_loss():
+    """One weight, data loss (w - 2)^2, penalty lam w^2: SGD(0.05) gives
+    w <- w - 0.05 (2 (w - 2) + 2 lam w). With penalty= the logs keep the data loss apart;
+    inside loss_fn the penalty is counted in val_loss too (documented); val_loss_fn
+    restores the plain measure. All three runs take the same steps."""
+    lam = 0.5
+    w, want = 0.0, []
+    for _ in range(4):
+        nxt = w - 0.05 * (2 * (w - 2) + 2 * lam * w)
+        want.append(((w - 2) ** 2, lam * w * w, (nxt - 1) ** 2, nxt))
+        w = nxt
+    def pen(m):
+        return lam * nn.l2_penalty(m.parameters())
+
+    model, train, val, opt = one_weight_problem()
+    rec = Recorder()
+    h = fit(model, nn.MSELoss(), opt, train, val, epochs=4, verbose=0, penalty=pen,
+            callbacks=[rec])
+    assert set(h.keys()) == {"loss", "penalty", "val_loss", "lr"}
+    np.testing.assert_allclose(h["loss"], [a for a, _, _, _ in want], rtol=1e-5)
+    np.testing.assert_allclose(h["penalty"], [b for _, b, _, _ in want], rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(h["val_loss"], [c for _, _, c, _ in want], rtol=1e-5)
+    np.testing.assert_allclose([rec.w[e] for e in range(1, 5)], [d for *_, d in want],
+                               rtol=1e-5)
+
+    mse = nn.MSELoss()
+    def inside(out, y):
+        return mse(out, y) + pen(model)
+
+    for val_fn, extra in ((None, True), (mse, False)):
+        model, train, val, opt = one_weight_problem()
+        h = fit(model, inside, opt, train, val, epochs=4, verbose=0, val_loss_fn=val_fn)
+        np.testing.assert_allclose(h["val_loss"], [c + (lam * d * d if extra else 0.0)
+                                                   for _, _, c, d in want], rtol=1e-5)
+        np.testing.assert_allclose(h["loss"], [a + b for a, b, _, _ in want], rtol=1e-5)
+    with pytest.raises(TypeError, match="penalty must be a function"):
+        Trainer(model, mse, opt, penalty=0.1)
+
+
+def test_nonfinite_penalty_stops_training():
+    model, train, val, opt = one_weight_problem()
+    with pytest.raises(NonFiniteLossError, match="epoch 1, batch 1"):
+        fit(model, nn.MSELoss(), opt, train, val, epochs=2, verbose=0,
+            penalty=lambda m: tg.Tensor(float("inf")))
+
+
 # ---------------------------------------------------------------- callbacks
 
 

@@ -40,8 +40,30 @@ def test_grid_search_tries_every_combination_and_sorts():
     assert scores == sorted(scores, reverse=True)
     assert res.best_config == {"lr": 1e-2, "hidden": 64} and res.best_score == 0.0
     text = res.table()
-    assert text.splitlines()[0].split()[:3] == ["rank", "hidden", "lr"]
+    assert text.splitlines()[0].split()[:4] == ["rank", "trial", "hidden", "lr"]
     assert len(text.splitlines()) == 7
+    # the best (lr 1e-2, hidden 64) ran 4th: rank 1, trial 4
+    assert text.splitlines()[1].split()[:4] == ["1", "4", "64", "0.01"]
+
+
+def test_search_result_keeps_trials_in_the_order_run():
+    grid = {"lr": [1e-1, 1e-3, 1e-2]}
+    res = grid_search(peaked, grid, X, Y)
+    assert [r["config"]["lr"] for r in res.trials] == [1e-1, 1e-3, 1e-2]  # run order
+    assert [r["trial"] for r in res.trials] == [1, 2, 3]
+    assert [r["trial"] for r in res.results] == [3, 1, 2]  # best first (1e-1 and 1e-3 tie:
+    # equal scores keep the run order)
+    assert all(a is b for a, b in zip(sorted(res.results, key=lambda r: r["trial"]),
+                                      res.trials))
+    run = res.table(order="run").splitlines()
+    assert [line.split()[:2] for line in run[1:]] == [["2", "1"], ["3", "2"], ["1", "3"]]
+    space = {"lr": loguniform(1e-4, 1e-1)}
+    a = random_search(peaked, space, X, Y, n_trials=6, seed=1)
+    gen = np.random.default_rng(1)  # the draws, in order, as random_search makes them
+    drawn = [loguniform(1e-4, 1e-1).sample(gen) for _ in range(6)]
+    assert [r["config"]["lr"] for r in a.trials] == drawn
+    with pytest.raises(ValueError, match="order must be 'rank' or 'run'"):
+        res.table(order="score")
 
 
 def test_mode_min_sorts_ascending():

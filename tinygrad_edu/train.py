@@ -111,16 +111,33 @@ class Trainer:
         verbose: 0 silent, 1 progress bar and one line per epoch, 2 lines only.
         log: function that prints a line (default ``print``).
         on_nonfinite: "raise" (default) or "stop" (warn, end training, return the history).
+        penalty: ``penalty(model) -> scalar Tensor`` (e.g. ``lambda m: 1e-4 *
+            nn.l2_penalty(m.parameters())``) added to the training loss of every batch, so
+            it is minimised, but logged apart as "penalty": "loss" and "val_loss" stay the
+            plain data loss.
+        val_loss_fn: the function for "val_loss" (default: ``loss_fn``).
+
+    What "loss" and "val_loss" measure: ``loss_fn`` averaged over the training batches
+    (as the weights were during the epoch) and over the validation set (after the epoch,
+    eval mode). A penalty written *inside* ``loss_fn`` is therefore counted in both, and
+    val_loss then grows with the penalty's strength as well as with the error: runs with
+    different strengths (a tuning search, early stopping's comparison across them) are not
+    compared on the data alone. Pass the penalty as ``penalty=`` (or the plain criterion as
+    ``val_loss_fn=``) to keep val_loss a pure measure of fit; as a stopping rule within one
+    run either way is valid, since the penalty is part of the objective.
     """
 
     def __init__(self, model, loss_fn, optimizer, scheduler=None, callbacks=(), metrics="auto",
                  clip_grad_norm=None, clip_grad_value=None, checkpoint=None, verbose=1,
                  log=print, progress_kind="auto", scheduler_monitor="val_loss",
-                 on_nonfinite="raise"):
+                 on_nonfinite="raise", penalty=None, val_loss_fn=None):
         for name, obj, need in (("loss_fn", loss_fn, "__call__"),
                                 ("optimizer", optimizer, "step")):
             if not hasattr(obj, need):
                 raise TypeError(f"Trainer: {name} has no {need}(); got {type(obj).__name__}")
+        for name, fn in (("penalty", penalty), ("val_loss_fn", val_loss_fn)):
+            if fn is not None and not callable(fn):
+                raise TypeError(f"Trainer: {name} must be a function, got {type(fn).__name__}")
         for name, v in (("clip_grad_norm", clip_grad_norm), ("clip_grad_value", clip_grad_value)):
             if v is not None and not (isinstance(v, (int, float)) and v > 0 and math.isfinite(v)):
                 raise ValueError(f"Trainer: {name} must be a positive number, got {v!r}")
@@ -137,6 +154,7 @@ class Trainer:
         self.checkpoint, self.verbose, self.progress_kind = checkpoint, verbose, progress_kind
         self.log = log if verbose else (lambda *a, **k: None)
         self.on_nonfinite = on_nonfinite
+        self.penalty, self.val_loss_fn = penalty, val_loss_fn
         self.history = History()
         self.epochs_done = 0
         self.stop_training = False
@@ -177,6 +195,12 @@ class Trainer:
                 out = self.model(*inputs)
                 loss = self.loss_fn(out, target)
                 value = float(loss.item())
+                if self.penalty is not None:  # minimised with the loss, logged apart
+                    pen = self.penalty(self.model)
+                    pen_value = float(pen.item())
+                    loss = loss + pen
+                    if not math.isfinite(pen_value):
+                        raise _NonFinite(epoch, b, len(loader), value + pen_value)
                 if not math.isfinite(value):
                     raise _NonFinite(epoch, b, len(loader), value)
                 loss.backward()
@@ -187,6 +211,8 @@ class Trainer:
                 n = len(target)
                 meter.n += n
                 meter.add("loss", value, n)
+                if self.penalty is not None:
+                    meter.add("penalty", pen_value, n)
                 tdata = target.data if isinstance(target, Tensor) else np.asarray(target)
                 for name, fn in self._metrics_for(out.data, tdata).items():
                     meter.add(name, fn(out.data, tdata), n)
@@ -204,7 +230,8 @@ class Trainer:
     def evaluate(self, loader, prefix=""):
         """Loss and metrics over ``loader`` without updates (eval mode, no graph)."""
         # NOTE: "auto" metrics were resolved on the first training batch, before this runs
-        return evaluate(self.model, loader, self.loss_fn, self.metrics, prefix=prefix)
+        loss_fn = self.loss_fn if self.val_loss_fn is None else self.val_loss_fn
+        return evaluate(self.model, loader, loss_fn, self.metrics, prefix=prefix)
 
     # ---------------------------------------------------------------- the run
     def fit(self, train_loader, val_loader=None, epochs=10, resume_from=None):
@@ -340,6 +367,11 @@ def _summary(epoch, epochs, logs, seconds):
 def fit(model, loss_fn, optimizer, train_loader, val_loader=None, epochs=10, resume_from=None,
         **options):
     """Train ``model`` and return its History; ``options`` are Trainer's (scheduler,
-    callbacks, metrics, clip_grad_norm, checkpoint, verbose, ...)."""
+    callbacks, metrics, clip_grad_norm, checkpoint, verbose, penalty, val_loss_fn, ...).
+
+    "val_loss" is ``loss_fn`` on the validation data: a weight penalty computed inside
+    ``loss_fn`` is included in it. To judge fit alone (comparing penalty strengths, early
+    stopping across runs) pass the penalty as ``penalty=fn(model)`` instead: it is then
+    added to the training objective only and logged as "penalty" (see Trainer)."""
     trainer = Trainer(model, loss_fn, optimizer, **options)
     return trainer.fit(train_loader, val_loader, epochs, resume_from)

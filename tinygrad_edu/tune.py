@@ -11,8 +11,9 @@ data the model did not train on. Each search here takes
   ``cv=k`` (k-fold cross-validation: the score is the mean over folds, its spread the std);
 - ``mode="max"`` (accuracy) or ``"min"`` (a loss).
 
-and returns a ``SearchResult``: ``.results`` (one dict per trial, best first), ``.best_config``,
-``.best_score`` and ``.table()`` for printing. Every trial starts from
+and returns a ``SearchResult``: ``.results`` (one dict per trial, best first), ``.trials``
+(the same, in the order they ran), ``.best_config``, ``.best_score`` and ``.table()`` for
+printing. Every trial starts from
 ``tinygrad_edu.manual_seed(seed)``, so a search is reproducible and settings are compared on
 equal footing (same initial weights, same batches).
 
@@ -96,24 +97,34 @@ def randint(low, high):
 
 
 class SearchResult:
-    """The trials of a search, best first (NaN scores last)."""
+    """The trials of a search, kept two ways (the same dicts):
+
+    - ``.trials``: in the order they ran, each with its run number ``"trial"`` (1, 2, ...):
+      the history of the search (e.g. how Bayesian search homes in);
+    - ``.results``: best first (NaN scores last; equal scores keep the run order).
+    """
 
     def __init__(self, results, mode, method):
         sign = -1.0 if mode == "max" else 1.0
-        self.results = sorted(results, key=lambda r: (math.isnan(r["score"]),
-                                                      sign * np.nan_to_num(r["score"])))
+        self.trials = [dict(r, trial=i) for i, r in enumerate(results, 1)]
+        self.results = sorted(self.trials, key=lambda r: (math.isnan(r["score"]),
+                                                          sign * np.nan_to_num(r["score"])))
         self.mode, self.method = mode, method
         best = self.results[0]
         self.best_config = dict(best["config"])
         self.best_score = best["score"]
 
-    def table(self, digits=4):
-        """The results as text: one row per trial, best first."""
+    def table(self, digits=4, order="rank"):
+        """The results as text, one row per trial: best first (``order="rank"``) or in the
+        order they ran (``order="run"``); both show the rank and the run number."""
+        if order not in ("rank", "run"):
+            raise ValueError(f"SearchResult.table: order must be 'rank' or 'run', got {order!r}")
+        rank = {r["trial"]: i for i, r in enumerate(self.results, 1)}
         keys = sorted({k for r in self.results for k in r["config"]})
-        header = ["rank", *keys, "score", "std", "seconds"]
+        header = ["rank", "trial", *keys, "score", "std", "seconds"]
         rows = []
-        for i, r in enumerate(self.results, 1):
-            cells = [str(i)]
+        for r in self.results if order == "rank" else self.trials:
+            cells = [str(rank[r["trial"]]), str(r["trial"])]
             for k in keys:
                 v = r["config"].get(k, "")
                 cells.append(f"{v:.{digits}g}" if isinstance(v, float) else str(v))

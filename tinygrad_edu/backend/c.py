@@ -125,7 +125,7 @@ _CONTIG_ERRORS = (ValueError, BufferError, TypeError)  # from_buffer refusing a 
 # NOTE: a cffi call costs about 1 us before any work (three from_buffer, np.empty, the call)
 # where a numpy ufunc call costs 0.3 us. For the correctly rounded operations (+ - * / and
 # negation: IEEE 754 gives one answer, so numpy's bits equal the C kernel's -- tested in
-# tests/test_backend_core.py) on arrays of at most _SMALL elements, where that fixed cost
+# tests/test_small_path.py) on arrays of at most _SMALL elements, where that fixed cost
 # is the whole cost, the wrappers call numpy's ufunc. Measured crossover (4096-element
 # float32 multiply): C 1.9 us, numpy 1.4 us; at 16384: C 3.3 us, numpy 4.0 us. Set _SMALL
 # to 0 to send everything to C (the kernel tests do).

@@ -486,6 +486,7 @@ def cross_entropy_forward(x, target, weight, ignore_index, label_smoothing):
     if label_smoothing:
         smooth = np.sum(w) * ls + (m[:, None] - x) @ w
         loss = loss + (label_smoothing / c) * smooth * keep
+    loss = np.where(keep, loss, 0)  # an ignored row is 0 even when its logits hold NaN/inf
     return loss.astype(x.dtype, copy=False), stats, float(np.sum(wt))
 
 
@@ -506,7 +507,10 @@ def cross_entropy_backward(x, stats, target, weight, ignore_index, label_smoothi
     if label_smoothing:
         dx -= (label_smoothing / c) * keep[:, None] * w[None, :]
     s = np.asarray(scale, dtype=x.dtype)
-    return (dx * (s[:, None] if s.ndim else s)).astype(x.dtype, copy=False)
+    # the scale multiplies last (an infinite upstream gradient gives +-inf, not inf - inf);
+    # ignored rows stay exactly 0 whatever the scale (0 * inf would be NaN)
+    dx = np.where(keep[:, None], dx * (s[:, None] if s.ndim else s), 0)
+    return dx.astype(x.dtype, copy=False)
 
 
 def conv_out_size(size, k, s, p, d):
@@ -582,31 +586,57 @@ def conv2d_backward_weight(x, g, w_shape, stride, padding, dilation, groups):
     return np.ascontiguousarray(dw.reshape(w_shape).astype(x.dtype, copy=False))
 
 
-def _pool_windows(x, kernel, stride, padding, fill):
+def pool_out_size(size, k, s, p, d, ceil_mode):
+    """conv_out_size, or with ceil_mode the division rounded up, minus a last window that
+    would start in the right padding (PyTorch's rule: every window starts in the image or
+    the left padding)."""
+    if not ceil_mode:
+        return conv_out_size(size, k, s, p, d)
+    o = -(-(size + 2 * p - d * (k - 1) - 1) // s) + 1
+    return o - 1 if (o - 1) * s >= size + p else o
+
+
+def _pool_windows(x, kernel, stride, padding, fill, dilation=(1, 1), ceil_mode=False):
     """(N, C, H, W) -> (N, C, Ho, Wo, kH*kW): every pooling window, padding filled with
-    ``fill``; also returns (Ho, Wo)."""
+    ``fill`` (so is whatever a ceil_mode window reaches past the padding); also (Ho, Wo)."""
     n, c, h, w = x.shape
-    (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    ho, wo = conv_out_size(h, kh, sh, ph, 1), conv_out_size(w, kw, sw, pw, 1)
-    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=fill)
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+    ho = pool_out_size(h, kh, sh, ph, dh, ceil_mode)
+    wo = pool_out_size(w, kw, sw, pw, dw, ceil_mode)
+    # extra right/bottom padding for windows that ceil_mode lets run past the padding
+    # (the builtin max is shadowed in this module by the max kernel)
+    eh = np.maximum(0, (ho - 1) * sh + dh * (kh - 1) + 1 - (h + 2 * ph))
+    ew = np.maximum(0, (wo - 1) * sw + dw * (kw - 1) + 1 - (w + 2 * pw))
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph + eh), (pw, pw + ew)), constant_values=fill)
     win = np.empty((n, c, ho, wo, kh * kw), x.dtype)
     for i in range(kh):
         for j in range(kw):
-            win[..., i * kw + j] = xp[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw]
+            win[..., i * kw + j] = xp[:, :, i * dh:i * dh + sh * (ho - 1) + 1:sh,
+                                      j * dw:j * dw + sw * (wo - 1) + 1:sw]
     return win, ho, wo
 
 
-def max_pool2d_forward(x, kernel, stride, padding):
+def max_pool2d_forward(x, kernel, stride, padding, dilation=(1, 1), ceil_mode=False):
     """out = max over each window (padding counts as -inf); idx = flat index (h * W + w) of
-    the first maximum in the input plane (row-major scan; a NaN counts as the maximum)."""
-    w = x.shape[3]
-    kw, (sh, sw), (ph, pw) = kernel[1], stride, padding
-    win, ho, wo = _pool_windows(x, kernel, stride, padding, -np.inf)
-    k = np.argmax(win, axis=-1)
-    out = np.take_along_axis(win, k[..., None], axis=-1)[..., 0]
-    rows = np.arange(ho)[:, None] * sh - ph + k // kw
-    colsi = np.arange(wo)[None, :] * sw - pw + k % kw
-    return out, (rows * w + colsi).astype(np.int64)
+    the first maximum in the input plane (row-major scan; a NaN counts as the maximum).
+    Padding never wins: a window whose real pixels are all -inf points at its first real
+    pixel (where the gradient must go), one that misses the image entirely (possible with
+    dilation) gets -inf and index -1."""
+    h, w = x.shape[2:]
+    kw, (sh, sw), (ph, pw), (dh, dw) = kernel[1], stride, padding, dilation
+    win, ho, wo = _pool_windows(x, kernel, stride, padding, -np.inf, dilation, ceil_mode)
+    taps = np.arange(kernel[0] * kw)
+    rows = (np.arange(ho) * sh - ph)[:, None, None] + (taps // kw * dh)[None, None, :]
+    cols = (np.arange(wo) * sw - pw)[None, :, None] + (taps % kw * dw)[None, None, :]
+    real = (rows >= 0) & (rows < h) & (cols >= 0) & (cols < w)  # (Ho, Wo, kH*kW)
+    out = np.max(win, axis=-1) if win.size else np.empty(win.shape[:-1], x.dtype)
+    # the first tap that is a real pixel and equals the max (or is NaN); padding is -inf,
+    # so it can only tie when the max is -inf, and `real` rules it out then
+    hit = ((win == out[..., None]) | np.isnan(win)) & real
+    k = np.argmax(hit, axis=-1)  # (N, C, Ho, Wo)
+    flat = rows * w + cols       # (Ho, Wo, kH*kW): each tap's index in the plane
+    at = flat[np.arange(ho)[:, None], np.arange(wo)[None, :], k]
+    return out, np.where(np.any(real, axis=-1), at, -1).astype(np.int64)
 
 
 def max_pool2d_backward(g, idx, x_shape):
@@ -625,34 +655,40 @@ def max_pool2d_gather(x, idx):
     return np.take_along_axis(flat, idx.reshape(n, c, -1), axis=2).reshape(idx.shape)
 
 
-def _avg_divisor(x_shape, kernel, stride, padding, count_include_pad, dtype):
-    """(Ho, Wo) array of window sizes: kH*kW, or the number of non-padding elements."""
+def _avg_divisor(x_shape, kernel, stride, padding, count_include_pad, dtype, ceil_mode=False):
+    """(Ho, Wo) array of divisors: the window's pixels inside the padded image (kH*kW except
+    where ceil_mode runs past the padding), or without count_include_pad its real pixels."""
     _, _, h, w = x_shape
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
-    ho, wo = conv_out_size(h, kh, sh, ph, 1), conv_out_size(w, kw, sw, pw, 1)
-    if count_include_pad:
-        return np.full((ho, wo), kh * kw, dtype)
+    ho = pool_out_size(h, kh, sh, ph, 1, ceil_mode)
+    wo = pool_out_size(w, kw, sw, pw, 1, ceil_mode)
     hs = np.arange(ho) * sh - ph
     ws = np.arange(wo) * sw - pw
-    nh = np.minimum(hs + kh, h) - np.maximum(hs, 0)
-    nw = np.minimum(ws + kw, w) - np.maximum(ws, 0)
+    if count_include_pad:
+        nh = np.minimum(hs + kh, h + ph) - hs
+        nw = np.minimum(ws + kw, w + pw) - ws
+    else:
+        nh = np.minimum(hs + kh, h) - np.maximum(hs, 0)
+        nw = np.minimum(ws + kw, w) - np.maximum(ws, 0)
     return (nh[:, None] * nw[None, :]).astype(dtype)
 
 
-def avg_pool2d_forward(x, kernel, stride, padding, count_include_pad):
+def avg_pool2d_forward(x, kernel, stride, padding, count_include_pad, ceil_mode=False):
     """out = sum over each window (padding counts as 0) / divisor."""
-    win, _, _ = _pool_windows(x, kernel, stride, padding, 0)
+    win, _, _ = _pool_windows(x, kernel, stride, padding, 0, (1, 1), ceil_mode)
     return np.sum(win, axis=-1) / _avg_divisor(x.shape, kernel, stride, padding,
-                                               count_include_pad, x.dtype)
+                                               count_include_pad, x.dtype, ceil_mode)
 
 
-def avg_pool2d_backward(g, x_shape, kernel, stride, padding, count_include_pad):
+def avg_pool2d_backward(g, x_shape, kernel, stride, padding, count_include_pad, ceil_mode=False):
     """dx = every window's g / divisor spread over the window (the adjoint of the forward)."""
     n, c, h, w = x_shape
     (kh, kw), (sh, sw), (ph, pw) = kernel, stride, padding
     ho, wo = g.shape[2:]
-    q = g / _avg_divisor(x_shape, kernel, stride, padding, count_include_pad, g.dtype)
-    dxp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), g.dtype)
+    q = g / _avg_divisor(x_shape, kernel, stride, padding, count_include_pad, g.dtype, ceil_mode)
+    eh = np.maximum(0, (ho - 1) * sh + kh - (h + 2 * ph))  # past the padding (ceil_mode)
+    ew = np.maximum(0, (wo - 1) * sw + kw - (w + 2 * pw))
+    dxp = np.zeros((n, c, h + 2 * ph + eh, w + 2 * pw + ew), g.dtype)
     for i in range(kh):
         for j in range(kw):
             dxp[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw] += q

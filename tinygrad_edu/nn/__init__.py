@@ -20,8 +20,8 @@ from .activation import (
                          Softplus,
                          Tanh,
 )
-from .container import ModuleDict, ModuleList, Sequential
-from .conv_layers import AdaptiveAvgPool2d, AvgPool2d, Conv2d, MaxPool2d
+from .container import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from .conv_layers import AdaptiveAvgPool2d, AvgPool2d, Conv1d, Conv2d, MaxPool2d
 from .layers import Dropout, Embedding, Flatten, Identity, Linear, Unflatten
 from .losses import (
                          BCELoss,
@@ -41,9 +41,10 @@ from .utils import clip_grad_norm_, clip_grad_value_
 
 __all__ = [
     "functional", "init", "utils", "clip_grad_norm_", "clip_grad_value_", "Module",
-    "Parameter", "RemovableHandle", "Sequential", "ModuleList", "ModuleDict", "Identity",
+    "Parameter", "RemovableHandle", "Sequential", "ModuleList", "ModuleDict", "ParameterList",
+    "ParameterDict", "Identity",
     "Linear", "Flatten", "Unflatten", "Dropout", "Embedding",
-    "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d",
+    "Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "BatchNorm1d", "BatchNorm2d",
     "LayerNorm", "ReLU", "LeakyReLU", "ELU", "Sigmoid", "Tanh", "GELU", "SiLU", "Softplus",
     "Softmax", "LogSoftmax", "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss",
     "CrossEntropyLoss", "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "l1_penalty", "l2_penalty",

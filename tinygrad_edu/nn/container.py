@@ -1,12 +1,16 @@
-"""Containers: Sequential (a chain), ModuleList (a list), ModuleDict (a dict) of modules.
+"""Containers: Sequential (a chain), ModuleList (a list), ModuleDict (a dict) of modules;
+ParameterList (a list) and ParameterDict (a dict) of parameters.
 
-Their entries are registered as child modules, so ``parameters()``, ``state_dict()`` and
-``train()`` see them. A plain Python list of layers would be invisible to all of those.
+Their entries are registered as child modules (or parameters), so ``parameters()``,
+``state_dict()`` and ``train()`` see them. A plain Python list of layers would be invisible
+to all of those.
 """
 
 from collections import OrderedDict
 
+from ..tensor import Tensor
 from .module import Module
+from .parameter import Parameter
 
 
 def _index(idx, n, who):
@@ -183,3 +187,110 @@ class ModuleDict(Module):
         items = modules.items() if hasattr(modules, "items") else modules
         for key, m in items:
             self[key] = m
+
+
+def _as_param(value, who):
+    """A Parameter as is; any other Tensor wrapped as one (sharing memory, as in PyTorch)."""
+    if isinstance(value, Parameter):
+        return value
+    if isinstance(value, Tensor):
+        return Parameter(value.detach())
+    raise TypeError(f"{who}: expected a Parameter or Tensor, got {type(value).__name__}")
+
+
+class ParameterList(Module):
+    """A list of parameters, registered as "0", "1", ... (a plain Tensor is wrapped in a
+    Parameter). Use it for a variable number of weights: ``self.ws = nn.ParameterList(...)``
+    then ``for w in self.ws: ...`` in forward."""
+
+    def __init__(self, values=None):
+        super().__init__()
+        if values is not None:
+            self.extend(values)
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters.values())
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return ParameterList(list(self._parameters.values())[idx])
+        return self._parameters[str(_index(idx, len(self), "ParameterList"))]
+
+    def __setitem__(self, idx, value):
+        # registering over an existing name keeps its place in the order
+        self.register_parameter(str(_index(idx, len(self), "ParameterList")),
+                                _as_param(value, "ParameterList"))
+
+    def __iadd__(self, values):
+        return self.extend(values)
+
+    def append(self, value):
+        self.register_parameter(str(len(self)), _as_param(value, "ParameterList"))
+        return self
+
+    def extend(self, values):
+        if isinstance(values, Tensor):
+            raise TypeError("ParameterList.extend should be called with an iterable of "
+                            "parameters, got a single tensor; use append")
+        for v in values:
+            self.append(v)
+        return self
+
+    def extra_repr(self):
+        return "\n".join(f"({i}): Parameter of shape {tuple(p.shape)} ({p.dtype})"
+                         for i, p in enumerate(self))
+
+
+class ParameterDict(Module):
+    """A dict of parameters (insertion-ordered) registered under their keys."""
+
+    def __init__(self, parameters=None):
+        super().__init__()
+        if parameters is not None:
+            self.update(parameters)
+
+    def __getitem__(self, key):
+        return self._parameters[key]
+
+    def __setitem__(self, key, value):
+        self.register_parameter(key, _as_param(value, "ParameterDict"))  # keeps key order
+
+    def __delitem__(self, key):
+        if key not in self._parameters:
+            raise KeyError(key)
+        self._forget(key)
+
+    def __len__(self):
+        return len(self._parameters)
+
+    def __iter__(self):
+        return iter(self._parameters)
+
+    def __contains__(self, key):
+        return key in self._parameters
+
+    def keys(self):
+        return self._parameters.keys()
+
+    def values(self):
+        return self._parameters.values()
+
+    def items(self):
+        return self._parameters.items()
+
+    def pop(self, key):
+        p = self._parameters[key]
+        self._forget(key)
+        return p
+
+    def update(self, parameters):
+        items = parameters.items() if hasattr(parameters, "items") else parameters
+        for key, p in items:
+            self[key] = p
+
+    def extra_repr(self):
+        return "\n".join(f"({k}): Parameter of shape {tuple(p.shape)} ({p.dtype})"
+                         for k, p in self.items())

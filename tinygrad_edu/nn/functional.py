@@ -35,7 +35,7 @@ from .losses import (
 
 __all__ = [
     "relu", "leaky_relu", "elu", "sigmoid", "tanh", "gelu", "silu", "softplus", "softmax",
-    "log_softmax", "linear", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+    "log_softmax", "linear", "conv1d", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
     "dropout", "batch_norm", "layer_norm", "embedding", "one_hot", "mse_loss", "l1_loss",
     "huber_loss", "smooth_l1_loss", "cross_entropy", "nll_loss", "binary_cross_entropy",
     "binary_cross_entropy_with_logits", "l1_penalty", "l2_penalty",
@@ -155,20 +155,40 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                         dilation=dilation, groups=groups)
 
 
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """1-D convolution of (N, C_in, L) (or (C_in, L)) with (C_out, C_in/groups, k): conv2d on
+    a height-1 image with a (1, k) kernel. stride/padding/dilation: an int or a 1-tuple;
+    ``padding`` may also be 'valid' or 'same' (stride 1; odd total padding goes right)."""
+    def one(v, name):
+        t = tuple(v) if isinstance(v, (tuple, list)) else (v,)
+        if len(t) != 1 or not isinstance(t[0], (int, np.integer)) or isinstance(t[0], bool):
+            raise TypeError(f"conv1d: {name} must be an int or a 1-tuple, got {v!r}")
+        return int(t[0])
+    stride, dilation = one(stride, "stride"), one(dilation, "dilation")
+    if not isinstance(padding, str):
+        padding = (0, one(padding, "padding"))
+    if not isinstance(input, Tensor) or input.ndim not in (2, 3):
+        raise ValueError(f"conv1d: input must be a 3-d (N, C, L) or 2-d (C, L) tensor, got "
+                         f"{getattr(input, 'shape', type(input).__name__)}")
+    if not isinstance(weight, Tensor) or weight.ndim != 3:
+        raise ValueError(f"conv1d: weight must be a 3-d tensor (C_out, C_in/groups, k), got "
+                         f"{getattr(weight, 'shape', type(weight).__name__)}")
+    out = conv2d(input.unsqueeze(-2), weight.unsqueeze(2), bias, (1, stride), padding,
+                 (1, dilation), groups)
+    return out.squeeze(-2)
+
+
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
-    if dilation not in (1, (1, 1)) or ceil_mode or return_indices:
-        raise NotImplementedError("max_pool2d: dilation, ceil_mode and return_indices are not "
-                                  "supported")
-    return _conv.max_pool2d(input, kernel_size, stride, padding)
+    return _conv.max_pool2d(input, kernel_size, stride, padding, dilation=dilation,
+                            ceil_mode=ceil_mode, return_indices=return_indices)
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                count_include_pad=True, divisor_override=None):
-    if ceil_mode or divisor_override is not None:
-        raise NotImplementedError("avg_pool2d: ceil_mode and divisor_override are not supported")
-    return _conv.avg_pool2d(input, kernel_size, stride, padding,
-                            count_include_pad=count_include_pad)
+    return _conv.avg_pool2d(input, kernel_size, stride, padding, ceil_mode=ceil_mode,
+                            count_include_pad=count_include_pad,
+                            divisor_override=divisor_override)
 
 
 def adaptive_avg_pool2d(input, output_size):

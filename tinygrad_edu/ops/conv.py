@@ -3,6 +3,8 @@ adaptive_avg_pool2d, global_avg_pool2d. Shapes follow PyTorch's formulas:
 
     H_out = floor((H + 2 padding - dilation (kernel - 1) - 1) / stride) + 1   (same for W)
 
+(pooling with ceil_mode=True rounds up instead, but never starts a window in the padding).
+
 conv2d is im2col + GEMM: every kernel-sized patch of the input becomes a column, and the
 weight (C_out, C_in/groups * kH * kW) times those columns is the output. Its input gradient
 is the transposed product folded back by col2im, its weight gradient g @ columns^T.
@@ -217,29 +219,61 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 # ---------------------------------------------------------------------------- pooling
 
 
-def _pool_args(x, kernel_size, stride, padding, op):
+def _pool_out(size, k, s, p, d, ceil_mode):
+    """Output length; ceil_mode rounds up but never starts a window in the right padding."""
+    if not ceil_mode:
+        return _out_size(size, k, s, p, d)
+    o = -(-(size + 2 * p - d * (k - 1) - 1) // s) + 1
+    return o - 1 if (o - 1) * s >= size + p else o
+
+
+def _window_misses(size, k, s, p, d, out):
+    """The first output whose dilated window has no tap inside [0, size), or None."""
+    for o in range(out):
+        start = o * s - p
+        first = -(start // d) if start < 0 else 0  # first tap at or after 0
+        if first >= k or start + first * d >= size:
+            return o
+    return None
+
+
+def _pool_args(x, kernel_size, stride, padding, op, dilation=1, ceil_mode=False):
     x, unbatched = _image(x, op)
     kernel = _pair(kernel_size, "kernel_size", op, 1)
     stride = kernel if stride is None else _pair(stride, "stride", op, 1)
     padding = _pair(padding, "padding", op, 0)
+    dilation = _pair(dilation, "dilation", op, 1)
     if 2 * padding[0] > kernel[0] or 2 * padding[1] > kernel[1]:
         raise ValueError(f"{op}: padding {padding} must be at most half the kernel {kernel} "
                          "(as in PyTorch)")
     h, w = x.shape[2:]
-    if h + 2 * padding[0] < kernel[0] or w + 2 * padding[1] < kernel[1]:
-        raise ValueError(f"{op}: kernel {kernel} is larger than the padded input "
+    eff = (dilation[0] * (kernel[0] - 1) + 1, dilation[1] * (kernel[1] - 1) + 1)
+    if h + 2 * padding[0] < eff[0] or w + 2 * padding[1] < eff[1]:
+        dil = f" with dilation {dilation}" if dilation != (1, 1) else ""
+        raise ValueError(f"{op}: kernel {kernel}{dil} is larger than the padded input "
                          f"{h + 2 * padding[0]}x{w + 2 * padding[1]} (input {x.shape}, "
                          f"padding {padding})")
-    return x, unbatched, kernel, stride, padding
+    if dilation != (1, 1):  # only dilation can make a window skip every real pixel
+        for axis, size in ((0, h), (1, w)):
+            args = (size, kernel[axis], stride[axis], padding[axis], dilation[axis])
+            o = _window_misses(*args, _pool_out(*args, ceil_mode))
+            if o is not None:
+                raise ValueError(f"{op}: with kernel {kernel}, stride {stride}, padding "
+                                 f"{padding}, dilation {dilation} the window of output "
+                                 f"{'row' if axis == 0 else 'column'} {o} covers only padding "
+                                 f"(input {x.shape}); use less padding or dilation")
+    return x, unbatched, kernel, stride, padding, dilation
 
 
 class MaxPool2d(Function):
     """out = max over each window    dx = g routed to each window's argmax (first max at ties)"""
 
     @staticmethod
-    def forward(ctx, x, kernel, stride, padding):
-        out, idx = backend.max_pool2d_forward(x.data, kernel, stride, padding)
+    def forward(ctx, x, geom, keep=None):
+        out, idx = backend.max_pool2d_forward(x.data, *geom)
         ctx.idx, ctx.x_shape = idx, x.shape
+        if keep is not None:  # return_indices: hand the argmax positions to the caller
+            keep.append(idx)
         return out
 
     @staticmethod
@@ -274,14 +308,25 @@ class _MaxPoolGather(Function):
         return MaxPool2dBackward.apply(g, idx=ctx.idx, x_shape=ctx.x_shape)
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0):
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
     """Max over kernel_size windows moved by stride (default: kernel_size); padding adds
-    -inf borders (at most half the kernel). The gradient goes to the first maximum of each
-    window in row-major order (as PyTorch): at ties the others get 0."""
-    x, unbatched, kernel, stride, padding = _pool_args(x, kernel_size, stride, padding,
-                                                       "max_pool2d")
-    out = MaxPool2d.apply(x, kernel=kernel, stride=stride, padding=padding)
-    return out.squeeze(0) if unbatched else out
+    -inf borders (at most half the kernel); dilation spaces the window's taps apart.
+    Output size floor((H + 2p - d (k - 1) - 1) / s) + 1, rounded up instead with ceil_mode
+    (windows may then run past the padding; a window that would start in the right padding
+    is dropped, as in PyTorch). The gradient goes to the first maximum of each window in
+    row-major order (as PyTorch): at ties the others get 0. return_indices=True also returns
+    the argmax positions as an int64 tensor: flat indices h * W + w into each (N, C) plane,
+    PyTorch's convention. A window of only -inf pixels points at its first real pixel."""
+    x, unbatched, kernel, stride, padding, dilation = _pool_args(
+        x, kernel_size, stride, padding, "max_pool2d", dilation, ceil_mode)
+    keep = [] if return_indices else None  # forward appends the index array to it
+    out = MaxPool2d.apply(x, geom=(kernel, stride, padding, dilation, bool(ceil_mode)),
+                          keep=keep)
+    if not return_indices:
+        return out.squeeze(0) if unbatched else out
+    idx = Tensor._wrap(keep[0].copy())  # the node keeps its own: editing idx cannot change dx
+    return (out.squeeze(0), idx.squeeze(0)) if unbatched else (out, idx)
 
 
 class AvgPool2d(Function):
@@ -310,13 +355,28 @@ class AvgPool2dBackward(Function):
         return AvgPool2d.apply(gg, args=ctx.args)
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0, count_include_pad=True):
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
     """Mean over kernel_size windows moved by stride (default: kernel_size); zero padding of
-    at most half the kernel. count_include_pad: divide by kH*kW (True) or by the number of
-    real pixels in the window (False)."""
-    x, unbatched, kernel, stride, padding = _pool_args(x, kernel_size, stride, padding,
-                                                       "avg_pool2d")
-    out = AvgPool2d.apply(x, args=(kernel, stride, padding, bool(count_include_pad)))
+    at most half the kernel; ceil_mode as in max_pool2d. The divisor: with count_include_pad
+    the window's pixels inside the padded input (kH*kW, fewer only where ceil_mode runs past
+    the padding), else only its real pixels; divisor_override (a nonzero int) replaces it."""
+    op = "avg_pool2d"
+    x, unbatched, kernel, stride, padding, _ = _pool_args(x, kernel_size, stride, padding, op,
+                                                          1, ceil_mode)
+    cip = bool(count_include_pad) or divisor_override is not None
+    out = AvgPool2d.apply(x, args=(kernel, stride, padding, cip, bool(ceil_mode)))
+    if divisor_override is not None:
+        if (not isinstance(divisor_override, (int, np.integer)) or
+                isinstance(divisor_override, bool) or divisor_override == 0):
+            raise ValueError(f"{op}: divisor_override must be a nonzero int, got "
+                             f"{divisor_override!r}")
+        # out holds sum / count (count = padded-window pixels): rescale to sum / override
+        ho, wo = out.shape[2:]
+        count = np.outer(*[np.minimum(np.arange(n) * s - p + k, size + p) - (np.arange(n) * s - p)
+                           for n, s, p, k, size in zip((ho, wo), stride, padding, kernel,
+                                                       x.shape[2:])])
+        out = out * Tensor._wrap((count / divisor_override).astype(out.dtype))
     return out.squeeze(0) if unbatched else out
 
 
@@ -348,7 +408,7 @@ def adaptive_avg_pool2d(x, output_size):
         out = x.mean(axis=(2, 3), keepdims=True)
     elif h % ho == 0 and w % wo == 0:  # equal, non-overlapping windows: plain avg_pool2d
         k = (h // ho, w // wo)
-        out = AvgPool2d.apply(x, args=(k, k, (0, 0), True))
+        out = AvgPool2d.apply(x, args=(k, k, (0, 0), True, False))
     else:
         ph = Tensor._wrap(_adaptive_matrix(h, ho, x.dtype))
         pw = Tensor._wrap(np.ascontiguousarray(_adaptive_matrix(w, wo, x.dtype).T))

@@ -302,9 +302,17 @@ class SequentialLR(LRScheduler):
         self.__dict__.update({k: _copy(v) for k, v in rest.items()})
 
 
-# CyclicLR, OneCycleLR and ReduceLROnPlateau live in a second file to keep each file short.
+# CyclicLR, OneCycleLR and ReduceLROnPlateau live in a second file, ConstantLR, PolynomialLR,
+# CosineAnnealingWarmRestarts and ChainedScheduler in a third, to keep each file short.
 from ._lr_cyclic import CyclicLR, OneCycleLR, ReduceLROnPlateau  # noqa: E402
+from ._lr_more import (  # noqa: E402
+    ChainedScheduler,
+    ConstantLR,
+    CosineAnnealingWarmRestarts,
+    PolynomialLR,
+)
 
 __all__ = ["LRScheduler", "LambdaLR", "StepLR", "MultiStepLR", "ExponentialLR",
            "CosineAnnealingLR", "LinearLR", "SequentialLR", "CyclicLR", "OneCycleLR",
-           "ReduceLROnPlateau"]
+           "ReduceLROnPlateau", "ConstantLR", "PolynomialLR", "CosineAnnealingWarmRestarts",
+           "ChainedScheduler"]
