@@ -1,7 +1,8 @@
 """Tensor: a numpy array plus what autograd needs to know about it.
 
 Every operator and method below is one line that hands the work to an op in ``ops/``; read
-those files for the forward and backward of each. Dtypes: float32 (the default for Python
+those files for the forward and backward of each. The wider op set (indexing, statistics,
+more math, combining, softmax) is inherited from ``tensor_ops.OpSetMethods``. Dtypes: float32 (the default for Python
 floats), float64, int64 (the default for Python ints; labels and indices) and bool (results of
 comparisons). Mixing dtypes promotes like numpy among floats (float32 op float64 -> float64) and
 like PyTorch between ints and floats (int64 op float32 -> float32); a Python scalar never changes
@@ -11,6 +12,7 @@ a tensor's dtype (x_float32 * 2.5 stays float32).
 import numpy as np
 
 from . import autograd
+from .tensor_ops import OpSetMethods
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 _ALLOWED = {np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64), np.dtype(np.bool_)}
@@ -68,7 +70,7 @@ def _wrap(data, requires_grad=False, ctx=None):
     return t
 
 
-class Tensor:
+class Tensor(OpSetMethods):
     """An n-dimensional array that can record the operations applied to it."""
 
     __slots__ = ("data", "requires_grad", "grad", "_ctx", "_version", "_hooks", "__weakref__")
@@ -379,108 +381,6 @@ class Tensor:
     def flatten(self, start_dim=0, end_dim=-1):
         return _shape.flatten(self, start_dim, end_dim)
 
-    # ---- ops/indexing.py, combine.py, stats.py, math.py (issue 3)
-    def __getitem__(self, key):
-        return _idx.getitem(self, key)
-
-    def __setitem__(self, key, value):
-        _idx.setitem(self, key, value)
-
-    def __iter__(self):
-        if self.data.ndim == 0:
-            raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self.data.shape[0]))
-
-    def gather(self, axis, index):
-        return _idx.gather(self, axis, index)
-
-    def take_along_axis(self, index, axis):
-        return _idx.gather(self, axis, index)
-
-    def var(self, axis=None, keepdims=False, unbiased=True, correction=None):
-        return _stats.var(self, axis, keepdims, unbiased, correction)
-
-    def std(self, axis=None, keepdims=False, unbiased=True, correction=None):
-        return _stats.std(self, axis, keepdims, unbiased, correction)
-
-    def logsumexp(self, axis=None, keepdims=False):
-        return _stats.logsumexp(self, axis, keepdims)
-
-    def prod(self, axis=None, keepdims=False):
-        return _stats.prod(self, axis, keepdims)
-
-    def cumsum(self, axis=None):
-        return _stats.cumsum(self, axis)
-
-    def argmax(self, axis=None, keepdims=False):
-        return _stats.argmax(self, axis, keepdims)
-
-    def argmin(self, axis=None, keepdims=False):
-        return _stats.argmin(self, axis, keepdims)
-
-    def max_with_indices(self, axis, keepdims=False):
-        return _stats.max_with_indices(self, axis, keepdims)
-
-    def min_with_indices(self, axis, keepdims=False):
-        return _stats.min_with_indices(self, axis, keepdims)
-
-    def sin(self):
-        return _math.sin(self)
-
-    def cos(self):
-        return _math.cos(self)
-
-    def log1p(self):
-        return _math.log1p(self)
-
-    def expm1(self):
-        return _math.expm1(self)
-
-    def erf(self):
-        return _math.erf(self)
-
-    def reciprocal(self):
-        return _math.reciprocal(self)
-
-    def square(self):
-        return _math.square(self)
-
-    def rsqrt(self):
-        return _math.rsqrt(self)
-
-    def clip(self, min=None, max=None):  # noqa: A002
-        return _comb.clip(self, min, max)
-
-    def clamp(self, min=None, max=None):  # noqa: A002
-        return _comb.clip(self, min, max)
-
-    def flip(self, axis=None):
-        return _comb.flip(self, axis)
-
-    def roll(self, shifts, axis=None):
-        return _comb.roll(self, shifts, axis)
-
-    def repeat(self, *sizes):
-        return _comb.repeat(self, *sizes)
-
-    def tile(self, reps):
-        return _comb.tile(self, reps)
-
-    def split(self, split_size_or_sections, axis=0):
-        return _comb.split(self, split_size_or_sections, axis)
-
-    def chunk(self, chunks, axis=0):
-        return _comb.chunk(self, chunks, axis)
-    # ---- end of issue 3 section
-
-    # ---- ops/softmax.py (issue 3, conv/softmax)
-    def softmax(self, axis=-1):
-        return _softmax.softmax(self, axis)
-
-    def log_softmax(self, axis=-1):
-        return _softmax.log_softmax(self, axis)
-    # ---- end of conv/softmax section
-
 
 class _HookHandle:
     __slots__ = ("hooks", "hook")
@@ -559,8 +459,8 @@ from .ops import elementwise as _ew  # noqa: E402  (the ops need the Tensor clas
 from .ops import matmul as _mm  # noqa: E402
 from .ops import reduce as _red  # noqa: E402
 from .ops import shape as _shape  # noqa: E402
-from .ops import indexing as _idx  # noqa: E402  (issue 3)
-from .ops import combine as _comb  # noqa: E402  (issue 3)
-from .ops import stats as _stats  # noqa: E402  (issue 3)
-from .ops import math as _math  # noqa: E402  (issue 3)
-from .ops import softmax as _softmax  # noqa: E402  (issue 3, conv/softmax)
+from .ops import indexing as _idx  # noqa: E402,F401  (methods in tensor_ops.py)
+from .ops import combine as _comb  # noqa: E402,F401  (methods in tensor_ops.py)
+from .ops import stats as _stats  # noqa: E402,F401  (methods in tensor_ops.py)
+from .ops import math as _math  # noqa: E402,F401  (methods in tensor_ops.py)
+from .ops import softmax as _softmax  # noqa: E402,F401  (methods in tensor_ops.py)
