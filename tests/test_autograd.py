@@ -247,3 +247,62 @@ def test_gradcheck_reports_the_bad_element():
         tg.gradcheck(lambda t: Wrong.apply(t), [x])
     with pytest.raises(ValueError, match="float64"):
         tg.gradcheck(lambda t: t * 2, [tg.tensor([1.0], requires_grad=True)])
+
+
+# --------------------------------------------------------------- views share a version counter
+
+
+@pytest.mark.parametrize("make_view", [
+    lambda w: w[0], lambda w: w.T, lambda w: w.reshape(6), lambda w: w[0:1].expand(3, 3),
+    lambda w: w.unsqueeze(0), lambda w: w.detach().requires_grad_()], ids=["index", "T", "reshape", "expand",
+                                                           "unsqueeze", "detach"])
+def test_write_through_base_is_seen_by_a_saved_view(make_view):
+    w = tg.tensor(np.arange(1.0, 7.0).reshape(2, 3), requires_grad=True)
+    v = make_view(w)
+    loss = (v * v).sum()  # Mul saves v
+    with tg.no_grad():
+        w[1, 2] = 50.0  # an in-place change of the base
+    with pytest.raises(RuntimeError, match="modified in place"):
+        loss.backward()
+
+
+def test_write_through_a_view_is_seen_by_the_saved_base():
+    w = tg.tensor(np.arange(1.0, 7.0).reshape(2, 3), requires_grad=True)
+    loss = (w * w).sum()  # Mul saves w
+    with tg.no_grad():
+        v = w[1]
+        v[0] = 3.0  # writes w's memory through the view
+    assert w._version == v._version == 1
+    with pytest.raises(RuntimeError, match="modified in place"):
+        loss.backward()
+
+
+def test_optimizer_step_is_seen_through_a_transposed_weight():
+    from tinygrad_edu import nn, optim
+    lin = nn.Linear(3, 2)
+    x = tg.randn(4, 3)
+    wt = lin.weight.T  # a view of the parameter
+    loss = ((x @ wt) ** 2).sum()  # matmul saves the view
+    lin.weight.grad = tg.ones_like(lin.weight)
+    optim.SGD(lin.parameters(), lr=0.1).step()  # updates the parameter in place
+    with pytest.raises(RuntimeError, match="modified in place"):
+        loss.backward()
+
+
+def test_results_that_copy_do_not_share_the_counter():
+    w = tg.tensor(np.arange(1.0, 7.0).reshape(2, 3), requires_grad=True)
+    copies = [w * 2, w[[0, 1]], w.clone(), w + 0.0]
+    for c in copies:
+        assert c._vc is not w._vc
+    loss = sum((c * c).sum() for c in copies)
+    with tg.no_grad():
+        w[0, 0] = 9.0
+    with pytest.raises(RuntimeError, match="modified in place"):
+        loss.backward()  # Mul(w, 2) saved w itself: caught
+    w2 = tg.tensor(np.arange(1.0, 7.0).reshape(2, 3), requires_grad=True)
+    c = w2[[1, 0]]  # a copy (fancy indexing): gather saves indices, not w2
+    loss2 = (c * c).sum()
+    with tg.no_grad():
+        w2[0, 0] = 9.0
+    loss2.backward()  # nothing that was saved changed
+    np.testing.assert_allclose(w2.grad.numpy(), 2 * np.arange(1.0, 7.0).reshape(2, 3)[[0, 1]])

@@ -64,7 +64,10 @@ class Function:
                     for obs in _forward_observers:
                         obs(ctx, tensors, data)
                 ctx.parents = tensors
-                return _wrap(data, True, ctx)
+                out = _wrap(data, True, ctx)
+                if data.base is not None:
+                    _share_version(out, tensors)
+                return out
         # Nothing to record.
         if cls.kernel is not None and not _forward_observers:
             k = getattr(backend, cls.kernel)
@@ -79,17 +82,20 @@ class Function:
         if _forward_observers:
             for obs in _forward_observers:
                 obs(ctx, tensors, data)
-        return _wrap(data, False, None)
+        out = _wrap(data, False, None)
+        if out.data.base is not None:
+            _share_version(out, tensors)
+        return out
 
     # ---- what forward may call
     def save_for_backward(self, *tensors):
         """Keep input tensors for backward; an in-place change to them afterwards is caught."""
         if _grad_enabled:  # NOTE: under no_grad (e.g. inside backward) nothing will read them
             self.saved = tensors
-            if len(tensors) == 2:  # the common case, unrolled
-                self.saved_versions = (tensors[0]._version, tensors[1]._version)
+            if len(tensors) == 2:  # the common case, unrolled (_vc[0] is t._version)
+                self.saved_versions = (tensors[0]._vc[0], tensors[1]._vc[0])
             else:
-                self.saved_versions = tuple([t._version for t in tensors])
+                self.saved_versions = tuple([t._vc[0] for t in tensors])
 
     def save_output(self, data):
         """Keep the output array; backward gets it back as ``ctx.output``."""
@@ -102,7 +108,7 @@ class Function:
         if self.saved is None:
             raise RuntimeError(_freed_message(self))
         for t, v in zip(self.saved, self.saved_versions):
-            if t._version != v:
+            if t._vc[0] != v:
                 raise RuntimeError(
                     f"{type(self).__name__}.backward: a tensor of shape {t.shape} saved for "
                     f"backward was modified in place after it was saved (version {v} -> "
@@ -126,6 +132,18 @@ class Function:
 
     def __repr__(self):
         return f"<{type(self).__name__}>"
+
+
+def _share_version(out, inputs):
+    """``out``'s array is a view: if it views an input's memory, share that input's version
+    counter, so an in-place change through either one is seen by graphs that saved the other
+    (``x[0]``, ``x.T``, ``x.reshape(...)``, ``x.expand(...)`` are views)."""
+    owner = out.data.base
+    for t in inputs:
+        d = t.data
+        if d is owner or (d.base is not None and d.base is owner):
+            out._vc = t._vc
+            return
 
 
 def _freed_message(node):

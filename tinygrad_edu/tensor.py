@@ -65,7 +65,7 @@ def _wrap(data, requires_grad=False, ctx=None):
     t.requires_grad = requires_grad
     t.grad = None
     t._ctx = ctx
-    t._version = 0
+    t._vc = [0]
     t._hooks = None
     return t
 
@@ -73,13 +73,15 @@ def _wrap(data, requires_grad=False, ctx=None):
 class Tensor(OpSetMethods):
     """An n-dimensional array that can record the operations applied to it."""
 
-    __slots__ = ("data", "requires_grad", "grad", "_ctx", "_version", "_hooks", "__weakref__")
+    # _vc: the version counter, a one-element list shared by a tensor and its views (see
+    # the _version property).
+    __slots__ = ("data", "requires_grad", "grad", "_ctx", "_vc", "_hooks", "__weakref__")
 
     def __init__(self, data, requires_grad=False, dtype=None):
         self.data = _to_array(data, dtype)
         self.grad = None
         self._ctx = None
-        self._version = 0
+        self._vc = [0]
         self._hooks = None
         self.requires_grad = False
         if requires_grad:
@@ -113,6 +115,18 @@ class Tensor(OpSetMethods):
     @property
     def grad_fn(self):
         return self._ctx
+
+    @property
+    def _version(self):
+        """How many in-place changes this tensor's memory has seen. Views share the counter
+        with the tensor they view (and ``detach()`` with its source), so writing through
+        any of them is caught by a graph that saved another: ``t._version += 1`` after
+        every in-place change."""
+        return self._vc[0]
+
+    @_version.setter
+    def _version(self, value):
+        self._vc[0] = value
 
     @property
     def is_leaf(self):
@@ -185,8 +199,10 @@ class Tensor(OpSetMethods):
         return self
 
     def detach(self):
-        """A new tensor sharing the data, cut from the graph."""
-        return Tensor._wrap(self.data, False)
+        """A new tensor sharing the data (and its version counter), cut from the graph."""
+        t = _wrap(self.data, False)
+        t._vc = self._vc
+        return t
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False):
         """Accumulate d(self)/d(leaf) into ``leaf.grad`` for every leaf that requires grad.

@@ -17,10 +17,11 @@ class Parameter(Tensor):
     def __init__(self, data=None, requires_grad=True):
         if data is None:
             data = np.empty((0,), np.float32)
-        self.data = data.data if isinstance(data, Tensor) else _to_array(data)
+        shared = isinstance(data, Tensor)
+        self.data = data.data if shared else _to_array(data)
         self.grad = None
         self._ctx = None
-        self._version = 0
+        self._vc = data._vc if shared else [0]  # same memory, same version counter
         self._hooks = None
         self.requires_grad = False
         if requires_grad:
