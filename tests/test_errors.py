@@ -466,6 +466,13 @@ def pool_kernel_too_big():
     nn.MaxPool2d(5)(T(1, 1, 3, 3))
 
 
+@case(G, "a dilated pooling window that covers only padding", ValueError,
+      r"^max_pool2d:", r"dilation \(3, 3\)", r"output row 0 covers only padding",
+      r"use less padding or dilation")
+def pool_window_only_padding():
+    F.max_pool2d(T(1, 1, 2, 2), 2, stride=1, padding=1, dilation=3)
+
+
 @case(G, "pooling stride 0", ValueError, r"^avg_pool2d:", r"stride must be >= 1")
 def pool_stride_zero():
     F.avg_pool2d(T(1, 1, 4, 4), 2, stride=0)
