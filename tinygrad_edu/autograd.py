@@ -124,7 +124,9 @@ class Function:
         so second derivatives that flow through it are correct; no reference cycle is kept."""
         if self.saved is None or self.out_data is None:
             raise RuntimeError(_freed_message(self))
-        return Tensor._wrap(self.out_data, _grad_enabled, self if _grad_enabled else None)
+        if _grad_enabled:
+            return _wrap(self.out_data, True, self)
+        return _wrap(self.out_data, False, None)
 
     @property
     def name(self):
