@@ -126,6 +126,31 @@ def int_requires_grad():
 A = "Autograd"
 
 
+@case(A, "an in-place op on a leaf that requires grad", RuntimeError,
+      r"^add_:", r"leaf tensor that requires grad \(shape \(2, 3\)\)",
+      r"Hint: .*no_grad\(\)", r"x\.add\(other\)")
+def inplace_on_leaf():
+    T(2, 3, grad=True).add_(1)
+
+
+@case(A, "an in-place op on a tensor inside a recorded graph", RuntimeError,
+      r"^mul_:", r"output of Mul in a graph", r"x = x\.mul\(other\)", r"detach\(\)")
+def inplace_in_graph():
+    (T(2, 3, grad=True) * 2).mul_(3)
+
+
+@case(A, "an in-place op that would have to grow the tensor", ValueError,
+      r"^add_:", r"shape \(4, 3\)", r"this tensor's shape \(2, 3\)", r"out-of-place form")
+def inplace_grows():
+    T(2, 3).add_(T(4, 3))
+
+
+@case(A, "moving a tensor to a GPU", RuntimeError,
+      r"^to: device 'cuda' is not available", r"CPU only", r"Hint: drop the \.to\(device\)")
+def to_cuda():
+    T(2).to("cuda")
+
+
 @case(A, "backward twice through the same graph", RuntimeError,
       r"^Mul: trying to backward through the graph a second time", r"retain_graph=True")
 def backward_twice():

@@ -40,6 +40,7 @@ class Function:
     saved_versions = ()
     out_data = None  # the output array kept by save_output
     hooks = None  # tensor hooks registered on this node's output
+    retained = None  # weak reference to the output Tensor after its retain_grad()
     # Name of the backend kernel that is this op's whole forward ("add", "exp", ...), taking
     # the input arrays in order, or None. When no graph is recorded (grad off, or no input
     # requires grad) apply calls that kernel directly and makes no node at all: inference,
@@ -278,6 +279,16 @@ def _accumulate_recorded(old, new):
     return old + new
 
 
+def _store_retained(t, g, create_graph):
+    """``t.retain_grad()`` was called: keep the gradient reaching it (accumulating, as a leaf
+    does). Without create_graph .grad owns a copy, since g may be reused by the walk."""
+    if t is None:
+        return
+    if not create_graph:
+        g = _wrap(np.array(g.data), False, None)
+    t.grad = g if t.grad is None else t.grad + g
+
+
 def _add_arrays(old, new):
     """Sum two gradients without recording a graph (the walk without create_graph)."""
     a, b = old.data, new.data
@@ -321,6 +332,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 for hook in node.hooks:
                     r = hook(g)
                     g = g if r is None else r
+            if node.retained is not None:  # after every hook, as a leaf's .grad is
+                _store_retained(node.retained(), g, create_graph)
             if wanted is not None and node in wanted:
                 captured[node] = g
             grads = type(node).backward(node, g)

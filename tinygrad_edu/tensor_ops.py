@@ -113,3 +113,117 @@ class OpSetMethods:
 
     def log_softmax(self, axis=-1):
         return _ops.softmax.log_softmax(self, axis)
+
+    # ---- PyTorch-named methods: ops/methods.py and ops/inplace.py
+    def pow(self, exponent):
+        return self ** exponent
+
+    def add(self, other, alpha=1):
+        return _ops.methods.add(self, other, alpha)
+
+    def sub(self, other, alpha=1):
+        return _ops.methods.add(self, other, alpha, "sub")
+
+    def mul(self, other):
+        return self * other
+
+    def div(self, other, rounding_mode=None):
+        if rounding_mode is not None:
+            raise NotImplementedError(f"div: rounding_mode={rounding_mode!r} is not supported; "
+                                      "only true division (rounding_mode=None)")
+        return self / other
+
+    def neg(self):
+        return -self
+
+    def lt(self, other):
+        return self < other
+
+    def le(self, other):
+        return self <= other
+
+    def gt(self, other):
+        return self > other
+
+    def ge(self, other):
+        return self >= other
+
+    def eq(self, other):
+        return self == other
+
+    def ne(self, other):
+        return self != other
+
+    def t(self):
+        return _ops.methods.t(self)
+
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None, axis=None, keepdims=None):
+        return _ops.methods.norm(self, p, dim, keepdim, dtype, axis, keepdims)
+
+    def any(self, dim=None, keepdim=False, axis=None, keepdims=None, out=None):
+        # out: np.any(tensor) calls tensor.any(axis=..., out=None)
+        return _ops.methods.any_(self, dim, keepdim, axis, keepdims, out)
+
+    def all(self, dim=None, keepdim=False, axis=None, keepdims=None, out=None):
+        # out: np.all(tensor) calls tensor.all(axis=..., out=None)
+        return _ops.methods.all_(self, dim, keepdim, axis, keepdims, out)
+
+    def dot(self, other):
+        return _ops.methods.dot(self, other)
+
+    def outer(self, other):
+        return _ops.methods.outer(self, other)
+
+    def where(self, condition, other):
+        return _ops.combine.where(condition, self, other)
+
+    def masked_fill(self, mask, value):
+        return _ops.methods.masked_fill(self, mask, value)
+
+    def to(self, *args, dtype=None, device=None, copy=False, non_blocking=False):
+        return _ops.methods.to(self, *args, dtype=dtype, device=device, copy=copy)
+
+    def type(self, dtype=None):
+        return _ops.methods.type_(self, dtype)
+
+    def cpu(self):
+        return self
+
+    def contiguous(self):
+        return _ops.methods.contiguous(self)
+
+    def ravel(self):
+        return self.reshape(-1)
+
+    def retain_grad(self):
+        _ops.methods.retain_grad(self)
+
+    @property
+    def retains_grad(self):
+        return _ops.methods.retains_grad(self)
+
+    # in place: write into self's memory, bump _version, return self (rules in ops/inplace.py)
+    def zero_(self):
+        return _ops.inplace.zero_(self)
+
+    def fill_(self, value):
+        return _ops.inplace.fill_(self, value)
+
+    def copy_(self, src):
+        return _ops.inplace.copy_(self, src)
+
+    def add_(self, other, alpha=1):
+        return _ops.inplace.add_(self, other, alpha)
+
+    def sub_(self, other, alpha=1):
+        return _ops.inplace.sub_(self, other, alpha)
+
+    def mul_(self, other):
+        return _ops.inplace.mul_(self, other)
+
+    def div_(self, other):
+        return _ops.inplace.div_(self, other)
+
+    def clamp_(self, min=None, max=None):
+        return _ops.inplace.clamp_(self, min, max)
+    # ---- end PyTorch-named methods
