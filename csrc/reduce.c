@@ -214,6 +214,17 @@ DEFINE_MAXMIN_AVX2(double, f64, pd, __m256d, 4)
 #define MAXMIN_CONTIG(SFX) PICK(maxmin_contig, SFX)
 #define ROWS_UNIT(SFX) PICK(rows_unit, SFX)
 
+/* One unit of the row-block path of tg_reduce (a macro so the serial and the parallel loop
+   run the same code). */
+#define REDUCE_ROWS_UNIT(u)                                                                 \
+    do {                                                                                    \
+        int64_t outer_ = (u) / nb, j0_ = ((u) % nb) * blk;                                  \
+        int64_t len_ = n - j0_ < blk ? n - j0_ : blk;                                       \
+        odo_t ko_;                                                                          \
+        odo_init(&ko_, nk, kshape, kst, outer_ * n); /* once per unit */                   \
+        rows(op, x + ko_.off + j0_, nr, rshape, rst, R, len_, out + outer_ * n + j0_);      \
+    } while (0)
+
 #define DEFINE_REDUCE(T, SFX)                                                               \
     /* Pairwise sum of a contiguous run: 16 accumulators on leaves of up to 512. */        \
     static T sum_contig_##SFX##_c(const T *x, int64_t n) {                                 \
@@ -369,14 +380,15 @@ DEFINE_MAXMIN_AVX2(double, f64, pd, __m256d, 4)
             while (blk > 256 && (K / n) * ((n + blk - 1) / blk) < nt) blk /= 2;            \
             int64_t nb = (n + blk - 1) / blk, units = (K / n) * nb;                        \
             rows_fn_##SFX rows = ROWS_UNIT(SFX);                                           \
-            _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")       \
-            for (int64_t u = 0; u < units; ++u) {                                          \
-                int64_t outer = u / nb, j0 = (u % nb) * blk;                               \
-                int64_t len = n - j0 < blk ? n - j0 : blk;                                 \
-                odo_t ko;                                                                  \
-                odo_init(&ko, nk, kshape, kst, outer * n); /* once per unit */            \
-                rows(op, x + ko.off + j0, nr, rshape, rst, R, len,                         \
-                                out + outer * n + j0);                                     \
+            /* NOTE: even with if(0) an OpenMP region costs about a microsecond: small     \
+               reductions (nt == 1) run the same loop outside one */                      \
+            if (nt > 1) {                                                                  \
+                _Pragma("omp parallel for num_threads(nt) schedule(static)")               \
+                for (int64_t u = 0; u < units; ++u)                                        \
+                    REDUCE_ROWS_UNIT(u);                                                   \
+            } else {                                                                       \
+                for (int64_t u = 0; u < units; ++u)                                        \
+                    REDUCE_ROWS_UNIT(u);                                                   \
             }                                                                              \
             return TG_OK;                                                                  \
         }                                                                                  \
@@ -389,7 +401,14 @@ DEFINE_MAXMIN_AVX2(double, f64, pd, __m256d, 4)
             }                                                                              \
             return TG_OK;                                                                  \
         }                                                                                  \
-        _Pragma("omp parallel num_threads(nt) if (nt > 1)") {                              \
+        if (nt <= 1) { /* no OpenMP region at all (see the NOTE above) */                 \
+            odo_t ko;                                                                      \
+            odo_init(&ko, nk, kshape, kst, 0);                                             \
+            for (int64_t j = 0; j < K; ++j, odo_next(&ko))                                 \
+                out[j] = reduce_all_##SFX(op, x + ko.off, nr, rshape, rst, R);             \
+            return TG_OK;                                                                  \
+        }                                                                                  \
+        _Pragma("omp parallel num_threads(nt)") {                                          \
             int t = 0, nth = 1;                                                            \
             THREAD_ID(t, nth);                                                             \
             int64_t lo = K * t / nth, hi = K * (t + 1) / nth;                              \

@@ -30,8 +30,18 @@ def norm_axes(axis, ndim, op):
     return tuple(sorted(out)) if ndim else ()
 
 
+_KEPT = {}  # (shape, axes) -> kept shape: a model reduces the same few patterns every step
+
+
 def _kept_shape(shape, axes):
-    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+    """``shape`` with the reduced ``axes`` set to 1 (what keepdims=True gives)."""
+    kept = _KEPT.get((shape, axes))
+    if kept is None:
+        kept = tuple(1 if i in axes else n for i, n in enumerate(shape))
+        if len(_KEPT) > 4096:  # bound what an unusual workload can pin
+            _KEPT.clear()
+        _KEPT[(shape, axes)] = kept
+    return kept
 
 
 class Sum(Function):
