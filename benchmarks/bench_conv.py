@@ -7,6 +7,9 @@ Contenders, all in one process:
   numpy         a numpy-only implementation: the numpy reference backend's kernels
                 (im2col by strided slicing + np.matmul/einsum; no autograd overhead)
   torch         PyTorch CPU with autograd, when it is installed
+The "phases" cases time the three conv kernels one by one (tg = forward, tg dx = input
+gradient, tg dw = weight gradient) beside PyTorch's kernels for the same phase; each
+"x of tg" ratio there is against tg's entry of the same phase.
 
 Usage:  python benchmarks/bench_conv.py [--threads 2] [--rounds 5] [--block 8] [--only conv]
 
@@ -82,11 +85,12 @@ def measure(contenders):
 
 
 def report(case, res):
-    base = res["tg"][0]
     print(f"\n{case}")
     for name, (med, p10, p90) in res.items():
+        # the reference for "x of tg" is tg's entry of the same phase ("torch dx" -> "tg dx")
+        ref = res.get("tg" + name[name.index(" "):] if " " in name else "tg", res["tg"])[0]
         print(f"  {name:14s} {med * 1e3:9.3f} ms  [{p10 * 1e3:8.3f} .. {p90 * 1e3:8.3f}]"
-              f"   x{med / base:5.2f} of tg")
+              f"   x{med / ref:5.2f} of tg")
 
 
 # ---------------------------------------------------------------------------- contenders
@@ -134,6 +138,32 @@ def conv_case(xs, ws, padding):
             TF.conv2d(xx, ww, bb, padding=padding).backward(tgr)
 
         out["torch"] = run_torch
+    return out
+
+
+def conv_phase_case(xs, ws, padding):
+    """The three kernels one by one (C backend entry points, no autograd) beside PyTorch's
+    aten kernels for the same phase: forward, input gradient, weight gradient."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(xs).astype(np.float32)
+    w = (rng.standard_normal(ws) * 0.1).astype(np.float32)
+    b = rng.standard_normal(ws[0]).astype(np.float32)
+    geo = ((1, 1), (padding, padding), (1, 1), 1)
+    g = rng.standard_normal(cb.conv2d_forward(x, w, b, *geo).shape).astype(np.float32)
+    out = {"tg": lambda: cb.conv2d_forward(x, w, b, *geo),
+           "tg dx": lambda: cb.conv2d_backward_input(g, w, xs, *geo),
+           "tg dw": lambda: cb.conv2d_backward_weight(x, g, ws, *geo)}
+    if torch is not None:
+        tx, tw, tb, tgr = (torch.from_numpy(a) for a in (x, w, b, g))
+        pad = [padding, padding]
+
+        def phase(mask):
+            return lambda: torch.ops.aten.convolution_backward(
+                tgr, tx, tw, None, [1, 1], pad, [1, 1], False, [0, 0], 1, mask)
+
+        out["torch"] = lambda: TF.conv2d(tx, tw, tb, padding=padding)
+        out["torch dx"] = phase([True, False, False])
+        out["torch dw"] = phase([False, True, False])
     return out
 
 
@@ -214,8 +244,11 @@ def xent_case(shape):
 
 CASES = [
     ("conv2d LeNet-1: x(64,1,28,28) * w(6,1,5,5) fwd+bwd", lambda: conv_case((64, 1, 28, 28), (6, 1, 5, 5), 0)),
-    ("conv2d LeNet-2: x(64,6,14,14) * w(16,6,5,5) fwd+bwd", lambda: conv_case((64, 6, 14, 14), (16, 6, 5, 5), 0)),
+    ("conv2d LeNet-2: x(64,6,12,12) * w(16,6,5,5) fwd+bwd", lambda: conv_case((64, 6, 12, 12), (16, 6, 5, 5), 0)),
     ("conv2d 3x3: x(32,16,32,32) * w(16,16,3,3) pad 1 fwd+bwd", lambda: conv_case((32, 16, 32, 32), (16, 16, 3, 3), 1)),
+    ("conv2d LeNet-1 phases: x(64,1,28,28) * w(6,1,5,5)", lambda: conv_phase_case((64, 1, 28, 28), (6, 1, 5, 5), 0)),
+    ("conv2d LeNet-2 phases: x(64,6,12,12) * w(16,6,5,5)", lambda: conv_phase_case((64, 6, 12, 12), (16, 6, 5, 5), 0)),
+    ("conv2d 3x3 phases: x(32,16,32,32) * w(16,16,3,3) pad 1", lambda: conv_phase_case((32, 16, 32, 32), (16, 16, 3, 3), 1)),
     ("max_pool2d 2x2: x(64,6,28,28) fwd+bwd", lambda: pool_case((64, 6, 28, 28))),
     ("softmax (128,10) fwd+bwd", lambda: softmax_case((128, 10))),
     ("softmax (4096,1000) fwd+bwd", lambda: softmax_case((4096, 1000))),

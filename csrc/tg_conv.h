@@ -13,17 +13,19 @@ int tg_im2col_f64(const double *x, double *cols, int64_t n, int64_t c, int64_t h
 int tg_col2im_f32(const float *cols, float *x, int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw);
 int tg_col2im_f64(const double *cols, double *x, int64_t n, int64_t c, int64_t h, int64_t w, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw);
 
-/* out (n x co x ho x wo) = conv2d(x, wt) + bias: im2col of a few samples at a time, then one
-   GEMM per group (wt is co x (c / groups) x kh x kw; bias has co entries or is NULL). */
+/* out (n x co x ho x wo) = conv2d(x, wt) + bias (wt is co x (c / groups) x kh x kw; bias has
+   co entries or is NULL).  Stride 1 with AVX2/AVX-512: register tiles read the padded image
+   directly; otherwise im2col of a few samples at a time, then one GEMM per group. */
 int tg_conv2d_f32(const float *x, const float *wt, const float *bias, float *out, int64_t n, int64_t c, int64_t h, int64_t w, int64_t co, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw, int64_t groups);
 int tg_conv2d_f64(const double *x, const double *wt, const double *bias, double *out, int64_t n, int64_t c, int64_t h, int64_t w, int64_t co, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw, int64_t groups);
 /* dx (n x c x h x w) = col2im(wt^T @ gout) per sample and group: the input gradient of
-   tg_conv2d for the output gradient gout (n x co x ho x wo). */
+   tg_conv2d for the output gradient gout (n x co x ho x wo).  Stride 1 with SIMD: a
+   transposed convolution or a tile-at-a-time scatter, whichever does fewer operations. */
 int tg_conv2d_backward_input_f32(const float *gout, const float *wt, float *dx, int64_t n, int64_t c, int64_t h, int64_t w, int64_t co, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw, int64_t groups);
 int tg_conv2d_backward_input_f64(const double *gout, const double *wt, double *dx, int64_t n, int64_t c, int64_t h, int64_t w, int64_t co, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw, int64_t groups);
 /* dwt (co x (c / groups) x kh x kw) = sum over samples of gout @ im2col(x)^T per group.  The
    samples are summed in fixed chunks in a fixed order: the result does not depend on the
-   thread count. */
+   thread count (with SIMD at stride 1: dot products along the padded image's rows). */
 int tg_conv2d_backward_weight_f32(const float *x, const float *gout, float *dwt, int64_t n, int64_t c, int64_t h, int64_t w, int64_t co, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw, int64_t groups);
 int tg_conv2d_backward_weight_f64(const double *x, const double *gout, double *dwt, int64_t n, int64_t c, int64_t h, int64_t w, int64_t co, int64_t kh, int64_t kw, int64_t sh, int64_t sw, int64_t ph, int64_t pw, int64_t dh, int64_t dw, int64_t groups);
 

@@ -435,3 +435,178 @@ def test_c_results_do_not_depend_on_the_thread_count():
     for other in results[1:]:
         for a, b in zip(results[0], other):
             np.testing.assert_array_equal(a, b)  # bit-identical
+
+
+# ---------------------------------------------------------------------------- stride-1 SIMD path
+# csrc/conv.c runs stride-1 convolutions (forward, both gradients) through register-tiled
+# kernels reading the padded image directly, chosen by SIMD level: AVX-512 (tiles of 8
+# channels x 48 f32 / 24 f64 positions; weight gradient 4 channels x 6 taps), AVX2 (4 x 24 /
+# 12; 3 x 4), and the im2col path at level 0. Sizes below straddle those tile edges; the
+# input gradient runs as a transposed convolution or as a scatter, whichever costs less.
+
+SIMD_LEVELS = (-1, 2, 0)  # the CPU's best, AVX2 at most, generic C (im2col + GEMM)
+
+
+@contextlib.contextmanager
+def simd(level):
+    before = cb._set_simd_level(level)
+    try:
+        yield
+    finally:
+        cb._set_simd_level(-1 if before >= 2 else before)
+
+
+def _check_all_three(x, w, b, s, p, d, groups, tol):
+    out = npb.conv2d_forward(x, w, b, s, p, d, groups)
+    np.testing.assert_allclose(cb.conv2d_forward(x, w, b, s, p, d, groups), out, **tol)
+    g = np.random.default_rng(5).standard_normal(out.shape).astype(x.dtype)
+    np.testing.assert_allclose(cb.conv2d_backward_input(g, w, x.shape, s, p, d, groups),
+                               npb.conv2d_backward_input(g, w, x.shape, s, p, d, groups), **tol)
+    np.testing.assert_allclose(cb.conv2d_backward_weight(x, g, w.shape, s, p, d, groups),
+                               npb.conv2d_backward_weight(x, g, w.shape, s, p, d, groups), **tol)
+
+
+def _tol_sum(dtype, terms):
+    """Tolerance for sums of `terms` products of standard normals (error grows with them)."""
+    if dtype == np.float32:
+        return {"rtol": 2e-5, "atol": 2e-6 * max(terms, 10) ** 0.5 * 4}
+    return {"rtol": 1e-10, "atol": 1e-12 * max(terms, 10)}
+
+
+@pytest.mark.skipif(not HAVE_C, reason="C backend not built")
+@pytest.mark.parametrize("level", SIMD_LEVELS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("xs,ws,padding,dilation,groups", [
+    ((3, 6, 12, 12), (16, 6, 5, 5), 0, 1, 1),  # LeNet conv2: wide rows 12, 8 real
+    ((2, 16, 9, 10), (17, 16, 3, 3), 1, 1, 1),  # 17 channels: full tiles + 1 row
+    ((2, 5, 7, 7), (9, 5, 3, 3), 1, 1, 1),  # 9 = 8 + 1 (AVX-512), 2 x 4 + 1 (AVX2)
+    ((1, 3, 4, 13), (7, 3, 2, 3), (2, 1), (1, 2), 1),  # 7 = tile - 1; n = 1: tiles split
+    ((3, 4, 8, 9), (8, 2, 3, 2), (1, 2), (2, 1), 2),  # groups, dilation, uneven padding
+    ((2, 12, 6, 5), (12, 4, 3, 3), (3, 0), 1, 3),  # padding > dilation (k - 1): col2im
+    ((4, 1, 28, 28), (6, 1, 5, 5), 0, 1, 1),  # one input channel: dx by col2im
+    ((2, 8, 1, 47), (5, 8, 1, 3), (0, 1), 1, 1),  # 47 wide positions: a tile - 1
+    ((2, 8, 1, 48), (5, 8, 1, 1), (0, 0), 1, 1),  # 1x1 stride 1: the image is the columns
+    ((2, 8, 2, 24), (5, 8, 2, 1), (0, 0), 1, 1),  # 24 positions: f64 AVX-512 tile edge
+    ((2, 8, 3, 25), (5, 8, 1, 1), (1, 0), 1, 1),  # 1x1 with padding: fast path
+    ((5, 3, 7, 6), (9, 3, 3, 3), 0, 1, 1),  # half of every wide row is junk
+    ((3, 4, 9, 8), (6, 2, 2, 3), 0, 2, 2),  # groups and dilation without padding
+])
+def test_c_stride1_paths_match_numpy(level, dtype, xs, ws, padding, dilation, groups):
+    rng = np.random.default_rng(11)
+    x, w = rng.standard_normal(xs).astype(dtype), rng.standard_normal(ws).astype(dtype)
+    b = rng.standard_normal(ws[0]).astype(dtype)
+    terms = max(ws[1] * ws[2] * ws[3], ws[0] * ws[2] * ws[3], xs[0] * xs[2] * xs[3])
+    with simd(level):
+        _check_all_three(x, w, b, (1, 1), _pair(padding), _pair(dilation), groups,
+                         _tol_sum(dtype, terms))
+
+
+@st.composite
+def stride1_geometry(draw):
+    groups = draw(st.integers(1, 2))
+    cg, cog = draw(st.integers(1, 10)), draw(st.integers(1, 10))
+    k = (draw(st.integers(1, 4)), draw(st.integers(1, 4)))
+    d = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
+    p = (draw(st.integers(0, 3)), draw(st.integers(0, 3)))
+    eff = [dd * (kk - 1) + 1 for kk, dd in zip(k, d)]
+    hw = [max(1, e - 2 * pp) + draw(st.integers(0, 20)) for e, pp in zip(eff, p)]
+    n = draw(st.integers(0, 3))
+    return (n, cg * groups) + tuple(hw), (cog * groups, cg) + k, p, d, groups
+
+
+@pytest.mark.skipif(not HAVE_C, reason="C backend not built")
+@pytest.mark.parametrize("level", SIMD_LEVELS[:2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@given(geo=stride1_geometry(), seed=st.integers(0, 2**16))
+@settings(max_examples=25, deadline=None)
+def test_c_stride1_kernels_match_numpy_any_geometry(level, dtype, geo, seed):
+    xs, ws, p, d, groups = geo
+    rng = np.random.default_rng(seed)
+    x, w = rng.standard_normal(xs).astype(dtype), rng.standard_normal(ws).astype(dtype)
+    b = rng.standard_normal(ws[0]).astype(dtype)
+    terms = max(ws[1] * ws[2] * ws[3], ws[0] * ws[2] * ws[3], xs[0] * xs[2] * xs[3])
+    with simd(level):
+        _check_all_three(x, w, b, (1, 1), p, d, groups, _tol_sum(dtype, terms))
+
+
+@pytest.mark.skipif(not HAVE_C, reason="C backend not built")
+def test_c_weight_gradient_over_long_chunks():
+    # 64 images in 8 chunks of 8 whose per-lane partial sums run over all 8 images
+    rng = np.random.default_rng(12)
+    x, w = rng.standard_normal((64, 8, 40, 40)), rng.standard_normal((8, 8, 3, 3))
+    g = rng.standard_normal((64, 8, 40, 40))
+    geo = ((1, 1), (1, 1), (1, 1), 1)
+    np.testing.assert_allclose(cb.conv2d_backward_weight(x, g, w.shape, *geo),
+                               npb.conv2d_backward_weight(x, g, w.shape, *geo), rtol=1e-10,
+                               atol=1e-9)
+
+
+@pytest.mark.skipif(not HAVE_C, reason="C backend not built")
+def test_c_weight_gradient_of_a_large_weight_falls_back_to_im2col():
+    # 128 x 64 x 3 x 3 weights: the SIMD path's per-lane partial sums would pass 4 MB
+    rng = np.random.default_rng(14)
+    x = rng.standard_normal((2, 64, 5, 5)).astype(np.float32)
+    w = rng.standard_normal((128, 64, 3, 3)).astype(np.float32)
+    g = rng.standard_normal((2, 128, 5, 5)).astype(np.float32)
+    geo = ((1, 1), (1, 1), (1, 1), 1)
+    np.testing.assert_allclose(cb.conv2d_backward_weight(x, g, w.shape, *geo),
+                               npb.conv2d_backward_weight(x, g, w.shape, *geo), rtol=2e-5,
+                               atol=2e-5)
+
+
+@pytest.mark.skipif(not HAVE_C, reason="C backend not built")
+@pytest.mark.parametrize("level", SIMD_LEVELS[:2])
+@pytest.mark.parametrize("n", [1, 3, 16])
+def test_c_stride1_results_do_not_depend_on_the_thread_count(level, n):
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((n, 16, 20, 20)).astype(np.float32)
+    w = rng.standard_normal((16, 16, 3, 3)).astype(np.float32)
+    g = rng.standard_normal((n, 16, 20, 20)).astype(np.float32)
+    geo = ((1, 1), (1, 1), (1, 1), 1)
+    before = cb.get_num_threads()
+    results = []
+    try:
+        with simd(level):
+            for nt in (1, 2, 1, 2):
+                cb.set_num_threads(nt)
+                results.append((cb.conv2d_forward(x, w, None, *geo),
+                                cb.conv2d_backward_input(g, w, x.shape, *geo),
+                                cb.conv2d_backward_weight(x, g, w.shape, *geo)))
+    finally:
+        cb.set_num_threads(before)
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            np.testing.assert_array_equal(a, b)  # bit-identical
+
+
+@pytest.mark.skipif(not HAVE_C, reason="C backend not built")
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # the reference
+@pytest.mark.parametrize("level", SIMD_LEVELS[:2])
+@pytest.mark.parametrize("which", ["x", "w", "g"])
+@pytest.mark.parametrize("special", [np.inf, np.nan])
+@pytest.mark.parametrize("xs,ws,padding", [
+    ((1, 2, 1, 1), (1, 2, 1, 1), 1),  # 1x1 with padding: dx by the scatter
+    ((2, 3, 7, 7), (4, 3, 5, 5), 0),  # junk columns read real pixels of the next row
+    ((2, 16, 6, 6), (16, 16, 3, 3), 1),  # dx as a transposed convolution
+])
+def test_c_stride1_paths_spread_inf_and_nan_like_the_reference(level, which, special, xs, ws,
+                                                               padding):
+    # the SIMD path multiplies padding and junk positions by zero: an inf or NaN there would
+    # be NaN where the reference has a number, so such inputs must take the im2col path
+    rng = np.random.default_rng(15)
+    x = rng.standard_normal(xs).astype(np.float32)
+    w = rng.standard_normal(ws).astype(np.float32)
+    geo = ((1, 1), _pair(padding), (1, 1), 1)
+    g = rng.standard_normal(npb.conv2d_forward(x, w, None, *geo).shape).astype(np.float32)
+    arr = {"x": x, "w": w, "g": g}[which]
+    arr[(0, 0, 0, 0)] = special  # the first pixel: read by junk positions of the row above
+    if arr.size > 4:
+        arr.reshape(-1)[arr.size // 2] = special
+    tol = {"rtol": 1e-4, "atol": 1e-4, "equal_nan": True}
+    with simd(level):
+        np.testing.assert_allclose(cb.conv2d_forward(x, w, None, *geo),
+                                   npb.conv2d_forward(x, w, None, *geo), **tol)
+        np.testing.assert_allclose(cb.conv2d_backward_input(g, w, xs, *geo),
+                                   npb.conv2d_backward_input(g, w, xs, *geo), **tol)
+        np.testing.assert_allclose(cb.conv2d_backward_weight(x, g, ws, *geo),
+                                   npb.conv2d_backward_weight(x, g, ws, *geo), **tol)

@@ -7,7 +7,9 @@ adaptive_avg_pool2d, global_avg_pool2d. Shapes follow PyTorch's formulas:
 
 conv2d is im2col + GEMM: every kernel-sized patch of the input becomes a column, and the
 weight (C_out, C_in/groups * kH * kW) times those columns is the output. Its input gradient
-is the transposed product folded back by col2im, its weight gradient g @ columns^T.
+is the transposed product folded back by col2im, its weight gradient g @ columns^T. (The C
+backend computes the same products at stride 1 without building the columns: its kernels
+read each patch from a padded copy of the image; see csrc/conv.c.)
 
 Second derivatives: every backward here is itself a Function whose backward is one of the
 forward ops again (the adjoint of an adjoint is the op itself), so create_graph=True works:
