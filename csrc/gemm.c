@@ -21,9 +21,13 @@
  * The packers and micro-kernels (AVX-512, AVX2+FMA, portable C; chosen at run time) live in
  * gemm_kernels.c.  Tiny products skip packing and use plain loops (the "direct" path).
  */
+#define _POSIX_C_SOURCE 200809L /* nanosleep, clock_gettime */
+#include <sched.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "gemm_kernels.h"
 #include "internal.h" /* tg_threads_(): the thread count set by tg_set_num_threads */
@@ -61,6 +65,7 @@ typedef struct {
     int64_t mc, kc, nc;  /* block sizes actually used (evened out over the extents) */
     char *bbuf, *abuf;   /* shared packed B panel; one packed A block per thread */
     int64_t abuf_bytes;
+    atomic_int arrived, phase; /* team_barrier() */
 } job_t;
 
 static int64_t cdiv(int64_t x, int64_t y) { return (x + y - 1) / y; }
@@ -69,6 +74,43 @@ static int64_t min64(int64_t x, int64_t y) { return x < y ? x : y; }
 static int64_t even_block(int64_t total, int64_t cap, int64_t q) {
     int64_t parts = cdiv(total, cap);
     return min64(cap, cdiv(cdiv(total, parts), q) * q);
+}
+
+/* The team's barrier around each packed B panel.  Not `omp barrier`: the package runs
+   libgomp with sleeping workers (OMP_WAIT_POLICY=passive, docs/threads.md), and there every
+   barrier puts the early thread to sleep and costs a wake-up, tens of microseconds on a
+   virtual machine -- most of a 2-thread 128x784x256 product.  Both threads are running
+   here, so the early one spins briefly for the other; if that one does not come (another
+   process took its core), it yields and then sleeps in short naps, giving the CPU back. */
+#define SPIN_NS 50000L      /* spin this long, then yield ... */
+#define YIELD_NS 1000000L   /* ... until this long, then nap */
+static int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+static void team_barrier(job_t *J, int nt) {
+    int phase = atomic_load_explicit(&J->phase, memory_order_acquire);
+    if (atomic_fetch_add_explicit(&J->arrived, 1, memory_order_acq_rel) == nt - 1) {
+        atomic_store_explicit(&J->arrived, 0, memory_order_relaxed);
+        atomic_store_explicit(&J->phase, phase + 1, memory_order_release); /* everyone go */
+        return;
+    }
+    int64_t t0 = 0;
+    for (unsigned i = 0; atomic_load_explicit(&J->phase, memory_order_acquire) == phase; i++) {
+#if TG_X86
+        _mm_pause();
+#endif
+        if (i % 64 != 63) continue;  /* look at the clock now and then */
+        int64_t t = now_ns();
+        if (t0 == 0) t0 = t;
+        if (t - t0 > YIELD_NS) {
+            struct timespec nap = {0, 20000};
+            nanosleep(&nap, NULL);
+        } else if (t - t0 > SPIN_NS) {
+            sched_yield();
+        }
+    }
 }
 
 /* Thread grid tm x tn (tm*tn == nt) with the smallest largest per-thread tile; ties go to
@@ -83,7 +125,7 @@ static void thread_grid(const job_t *J, int nt, int *tm_out, int *tn_out) {
 }
 
 /* The work of thread tid out of nt.  Called by every thread of the team (or once, alone). */
-static void gemm_thread(const job_t *J, int tid, int nt) {
+static void gemm_thread(job_t *J, int tid, int nt) {
     const kernel_t *K = J->K;
     const int es = K->es, MR = K->mr, NR = K->nr;
     int tm = nt, tn = 1;
@@ -101,18 +143,15 @@ static void gemm_thread(const job_t *J, int tid, int nt) {
         for (int64_t pc = 0; pc < J->k; pc += J->kc) {
             int64_t kb = min64(J->kc, J->k - pc);
             int load_c = J->accumulate || pc > 0;
-            /* NOTE: barriers only inside our own team.  Alone (nt == 1) we may be running
-               inside a caller's parallel region, whose team an orphaned barrier would bind to. */
-            if (nt > 1 && (pc > 0 || jc > 0)) {
-#pragma omp barrier
-            } /* everyone is done reading the previous panel */
+            /* NOTE: barriers only with a team of our own (nt > 1).  Alone we may be running
+               inside a caller's parallel region, whose threads are not ours to wait for. */
+            if (nt > 1 && (pc > 0 || jc > 0))
+                team_barrier(J, nt); /* everyone is done reading the previous panel */
             if (s1 > s0)
                 K->pack(J->b + ((jc + s0 * NR) * J->bsx + pc * J->bsp) * es, J->bsx, J->bsp,
                         min64(nb - s0 * NR, (s1 - s0) * NR), kb, NR,
                         J->bbuf + s0 * NR * kb * es);
-            if (nt > 1) {
-#pragma omp barrier
-            } /* the whole panel is packed */
+            if (nt > 1) team_barrier(J, nt); /* the whole panel is packed */
             for (int64_t ic = r0; ic < r1; ic += mc) {
                 int64_t mb = min64(mc, r1 - ic);
                 K->pack(J->a + (ic * J->asx + pc * J->asp) * es, J->asx, J->asp, mb, kb, MR,
@@ -210,8 +249,24 @@ static int direct_pays(int64_t m, int64_t n, int64_t k) {
 #ifndef TG_GEMM_SMALL_B_BYTES
 #define TG_GEMM_SMALL_B_BYTES (256 << 10)
 #endif
-static int small_pays(int64_t m, int64_t n, int64_t k, int es) {
-    return (double)m * n * k <= TG_GEMM_SMALL_MAX && (double)k * n * es <= TG_GEMM_SMALL_B_BYTES;
+/* With several threads the small path also wins at larger sizes: no packing, and the
+   threads meet only at the end, where the blocked path's also meet after packing each B
+   panel.  Measured at 256^3 on two cores: 0-32% faster (f32), 0-16% (f64), sleeping or
+   spinning workers alike
+   (benchmarks/gemm/).  Only while k fits one KC block: then the blocked path sums every
+   element in the same order as the small path (one chain over k), so the result stays
+   bit-identical whichever path the thread count picks. */
+#ifndef TG_GEMM_SMALL_MAX_MT
+#define TG_GEMM_SMALL_MAX_MT (288 * 288 * 288)
+#endif
+#ifndef TG_GEMM_SMALL_B_BYTES_MT
+#define TG_GEMM_SMALL_B_BYTES_MT (512 << 10)
+#endif
+static int small_pays(int64_t m, int64_t n, int64_t k, int es, int nt) {
+    double mnk = (double)m * n * k, bbytes = (double)k * n * es;
+    if (mnk <= TG_GEMM_SMALL_MAX && bbytes <= TG_GEMM_SMALL_B_BYTES) return 1;
+    return nt > 1 && mnk <= TG_GEMM_SMALL_MAX_MT && bbytes <= TG_GEMM_SMALL_B_BYTES_MT &&
+           k <= pick_kernel(es)->kc;
 }
 /* Each extra thread needs at least this many multiply-adds to pay for waking it. */
 #ifndef TG_GEMM_PAR_MIN
@@ -254,6 +309,8 @@ static int gemm_blocked(int es, int64_t m, int64_t n, int64_t k, const void *a, 
     J.a = (const char *)a, J.b = (const char *)b, J.c = (char *)c;
     J.asx = asx, J.asp = asp, J.bsx = bsx, J.bsp = bsp, J.ldc = ldc;
     J.accumulate = accumulate;
+    atomic_init(&J.arrived, 0);
+    atomic_init(&J.phase, 0);
     J.kc = even_block(k, J.K->kc, 1);
     J.nc = even_block(n, J.K->nc, J.K->nr);
     J.mc = min64(J.K->mc, cdiv(m, J.K->mr) * J.K->mr);
@@ -301,11 +358,11 @@ static int gemm_blocked(int es, int64_t m, int64_t n, int64_t k, const void *a, 
             return 0;                                                                         \
         }                                                                                     \
         small_fn small = tg_gemm_small_(sizeof(T), isa());                                    \
+        int nt_ = threads_for((double)m * n * k);                                             \
         if (small && bsx == 1 &&                                                              \
             (g_path == TG_GEMM_PATH_SMALL ||                                                  \
-             (g_path == TG_GEMM_PATH_AUTO && small_pays(m, n, k, (int)sizeof(T))))) {          \
-            small(m, n, k, a, asx, asp, b, bsp, c, ldc, accumulate,                           \
-                  threads_for((double)m * n * k));                                            \
+             (g_path == TG_GEMM_PATH_AUTO && small_pays(m, n, k, (int)sizeof(T), nt_)))) {     \
+            small(m, n, k, a, asx, asp, b, bsp, c, ldc, accumulate, nt_);                     \
             return 0;                                                                         \
         }                                                                                     \
         return gemm_blocked(sizeof(T), m, n, k, a, asx, asp, b, bsx, bsp, c, ldc, accumulate);\

@@ -175,6 +175,51 @@ def test_bit_identical_across_threads_and_runs(dtype):
             assert np.array_equal(r, results[0])
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_thread_count_path_choice_is_bit_identical(dtype):
+    # With two threads the auto path sends larger products to the small path than with one
+    # (csrc/gemm.c, small_pays), but only while k fits one KC block, where the blocked path
+    # sums in the same order.  k = KC: small with 2 threads, blocked with 1; k = KC + 1:
+    # blocked with both.  Either way the bits must not depend on the thread count.
+    kc = blocking(dtype, BEST)[3]
+    rng = np.random.default_rng(5)
+    for m, n, k in [(200, 96, kc), (200, 96, kc + 1), (129, 33, kc - 1)]:
+        a = rng.standard_normal((m, k)).astype(dtype)
+        b = rng.standard_normal((k, n)).astype(dtype)
+        results = []
+        for threads in (1, 2):
+            c = np.full((m, n), np.nan, dtype)
+            with use_path("auto", threads=threads):
+                assert gemm(0, 0, a, b, c, 0) == 0
+            results.append(c)
+        ref = a.astype(np.float64) @ b.astype(np.float64)
+        assert np.allclose(results[0], ref, rtol=1e-3 if dtype == np.float32 else 1e-10,
+                           atol=1e-3 if dtype == np.float32 else 1e-10)
+        assert np.array_equal(results[0], results[1]), (m, n, k)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_blocked_two_threads_many_panels(dtype):
+    # Several B panels along n (NC) and k (KC): the two threads meet at the team barrier
+    # before and after packing each one (csrc/gemm.c, team_barrier).  A barrier that let a
+    # thread through early would read a half-packed panel or overwrite one still in use.
+    mr, nr, mc, kc, nc = blocking(dtype, BEST)[:5]
+    rng = np.random.default_rng(6)
+    m, n, k = 2 * mr + 3, nc + nr + 5, 2 * kc + 7
+    with use_path("blocked", threads=2):
+        check(rng, dtype, m, n, k, 0, 0, 1)
+        check(rng, dtype, m, n, k, 1, 1, 0)
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
+    results = []
+    for threads in (2, 1):
+        c = np.empty((m, n), dtype)
+        with use_path("blocked", threads=threads):
+            assert gemm(0, 0, a, b, c, 0) == 0
+        results.append(c)
+    assert np.array_equal(results[0], results[1])
+
+
 def test_k_zero_and_empty():
     a, b = np.zeros((4, 0)), np.zeros((0, 5))
     c = np.full((4, 5), 7.0)

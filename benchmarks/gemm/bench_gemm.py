@@ -7,8 +7,8 @@ Usage (from the repository root; run.sh compiles csrc/gemm.c first):
 Method (see shared BENCHMARKING notes): for every workload, alternate blocks of calls
 (numpy block, ours block, ...); in each block discard the first half as warm-up, keep the
 median of the rest; the reported time is the median of the block medians, the spread is
-their min-max.  With more than one thread each block starts after a short idle period, so
-that the other library's thread pool has gone to sleep (see measure()).  Thread counts are
+their min-max.  With more than one thread each block starts once the process is idle, so
+that the other library's thread pool has gone to sleep (see wait_quiet()).  Thread counts are
 pinned for both libraries (threadpoolctl for numpy's BLAS, tg_set_num_threads for ours) and
 printed with the results.
 """
@@ -57,17 +57,33 @@ def block_median(fn, calls):
     return float(np.median(ts[calls // 2:]))
 
 
+def wait_quiet(limit, step=0.005, busy=0.1):
+    """Sleep until this process's other threads are idle (their CPU time grew by less than
+    busy x step during one step of sleep), at most `limit` seconds.  Measured here: numpy's
+    OpenBLAS workers keep a core busy for ~0.12 s after each call, libgomp's for ~1-2 ms.
+    (The same rule as tinygrad_edu/bench/timing.py, repeated so this script stays standalone.)"""
+    t0 = time.perf_counter()
+    while limit > 0:
+        c0, w0 = time.process_time(), time.perf_counter()
+        time.sleep(step)
+        c1, w1 = time.process_time(), time.perf_counter()
+        if c1 - c0 < busy * (w1 - w0) or w1 - t0 >= limit:
+            break
+    return time.perf_counter() - t0
+
+
 def measure(fns, rounds, calls, settle=0.0):
     """Alternate blocks of every fn; return per fn (median of block medians, min, max).
 
-    settle: seconds to wait before each block, so that the thread pool of the library that
-    ran before goes back to sleep (OpenBLAS's workers spin for about 0.1-0.2 s after a call
-    and steal a core from the next library's threads: on 2 cores that doubles the time of a
-    two-thread call)."""
+    settle: before each block, wait up to this many seconds until the thread pool of the
+    library that ran before has gone back to sleep (OpenBLAS's workers spin for about 0.12 s
+    after a call: a two-thread call of ours inside that window shares a core with a spinner,
+    and every barrier waits for a descheduled thread; our 256^3 products measured 13-65x
+    slower).  The same wait precedes every block of every library."""
     meds = [[] for _ in fns]
     for _ in range(rounds):
         for i, fn in enumerate(fns):
-            time.sleep(settle)
+            wait_quiet(settle)
             meds[i].append(block_median(fn, calls))
     return [(float(np.median(m)), min(m), max(m)) for m in meds]
 
@@ -110,8 +126,9 @@ def main():
                    help="highest instruction set ours may use (default: the CPU's best)")
     p.add_argument("--rounds", type=int, default=5, help="blocks per library per workload")
     p.add_argument("--calls", type=int, default=8, help="calls per block (half are warm-up)")
-    p.add_argument("--settle", type=float, default=0.3,
-                   help="seconds of idle before each block with more than one thread")
+    p.add_argument("--settle", type=float, default=0.5,
+                   help="with more than one thread: wait up to this many seconds for an idle "
+                        "process before each block (0: no wait)")
     p.add_argument("--no-mlp", action="store_true", help="square sizes only")
     p.add_argument("--json", help="write the results here")
     args = p.parse_args()
@@ -129,8 +146,8 @@ def main():
           f"numpy {np.__version__} BLAS {blas}; "
           f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '')!r}")
     print(f"ours: path {args.path}, instruction set {ffi.string(lib.tg_gemm_isa_name()).decode()}"
-          f"; {args.rounds} rounds x {args.calls} calls, {args.settle} s idle before each "
-          f"multi-thread block\n")
+          f"; {args.rounds} rounds x {args.calls} calls; multi-thread blocks start once the "
+          f"process is idle (at most {args.settle} s)\n")
     print(f"{'workload':32} {'dtype':8} {'thr':>3} {'numpy GF/s':>11} {'ours GF/s':>10} "
           f"{'ratio':>6}  spread(ours ms)")
     wl = workloads([int(s) for s in args.sizes.split(",")])

@@ -57,6 +57,10 @@ def parse_args(argv=None):
     p.add_argument("--block-budget", type=float,
                    help="seconds one block may take; slow calls get fewer samples (0.6; "
                         "quick 0.25)")
+    p.add_argument("--quiet-gap", type=float, default=0.5,
+                   help="with more than one thread: before every block, wait up to this many "
+                        "seconds until the process is idle (numpy's OpenBLAS workers spin "
+                        "for ~0.12 s after each call); the same for every contender; 0 = off")
     p.add_argument("--stat", choices=("median", "min"), default="median",
                    help="a block's value: median (default) or min of its kept samples (min "
                         "resists interference from other processes on a loaded machine)")
@@ -89,6 +93,8 @@ def parse_args(argv=None):
     args.block_budget = args.block_budget or (0.25 if args.quick else 0.6)
     if args.rounds < 1 or args.calls < 1:
         p.error("--rounds and --calls must be positive")
+    if args.quiet_gap < 0:
+        p.error("--quiet-gap must be >= 0")
     return args
 
 
@@ -146,8 +152,10 @@ def _run_case(spec, env, args):
                 dropped[c.name] = f"{type(exc).__name__}: {exc}"
         if dropped:
             res["dropped"] = dropped
-        ms = measure(ok, args.rounds, args.calls, args.min_sample,
-                                args.block_budget, args.stat) if ok else {}
+        ticks = _cpu_ticks()
+        ms = measure(ok, args.rounds, args.calls, args.min_sample, args.block_budget,
+                     args.stat, quiet_gap(env.threads, args)) if ok else {}
+        res["foreign_load"] = foreign_load(ticks, _cpu_ticks())
         res["contenders"] = {name: m.to_dict() for name, m in ms.items()}
     except Exception as exc:
         res["error"] = f"{type(exc).__name__}: {exc}"
@@ -156,6 +164,38 @@ def _run_case(spec, env, args):
         if case.teardown is not None:
             case.teardown()
     return res
+
+
+def _cpu_ticks():
+    """(busy ticks of the whole machine, ticks of all CPUs, ticks used by this process) from
+    /proc (Linux), or None elsewhere."""
+    try:
+        with open("/proc/stat") as f:
+            v = [int(x) for x in f.readline().split()[1:]]
+        with open("/proc/self/stat") as f:
+            own = f.read().rsplit(")", 1)[1].split()
+        return sum(v) - v[3] - v[4], sum(v), int(own[11]) + int(own[12])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def foreign_load(t0, t1):
+    """Cores' worth of CPU that other processes used between two _cpu_ticks() readings:
+    2-thread timings on a 2-core machine are only meaningful when this stays near 0."""
+    if t0 is None or t1 is None or t1[1] <= t0[1]:
+        return None
+    others = (t1[0] - t0[0]) - (t1[2] - t0[2])
+    return round(max(0, others) / (t1[1] - t0[1]) * (os.cpu_count() or 1), 2)
+
+
+# A case measured while other processes used more than this many cores is flagged in a note.
+FOREIGN_FLAG = 0.25
+
+
+def quiet_gap(threads, args):
+    """Seconds measure() may wait for an idle process before each block: only with more than
+    one thread (a single-threaded OpenBLAS or OpenMP call wakes no pool). See timing.py."""
+    return args.quiet_gap if threads > 1 else 0.0
 
 
 def _progress(t, res, seconds):
@@ -182,6 +222,12 @@ def run_worker(threads, args, quiet=False):
         backends = ("c",)  # the reference backend is not a target: saves a quarter of the time
         notes.append("--quick: the tg-numpy column (numpy reference backend) is not measured")
     env = Env(torch, args.quick, threads, backends)
+    if quiet_gap(threads, args) > 0:
+        notes.append(f"threads > 1: before every block (and calibration) of every contender "
+                     f"the worker waited until the process was idle, at most "
+                     f"{quiet_gap(threads, args):g} s (--quiet-gap), so that no library's "
+                     "spinning thread pool (OpenBLAS: ~0.12 s after each call) steals a core "
+                     "from the next contender; the same gap for every contender")
     start, t0 = machine.loadavg(), time.perf_counter()
     results = []
     try:
@@ -194,6 +240,15 @@ def run_worker(threads, args, quiet=False):
     finally:
         if args.in_process:
             machine.unpin_threads()
+    busy = [f"{r['key']} ({r['foreign_load']:g})" for r in results
+            if (r.get("foreign_load") or 0) > FOREIGN_FLAG]
+    if busy:
+        notes.append(f"threads={threads}: other processes used more than {FOREIGN_FLAG:g} "
+                     f"of the {os.cpu_count()} cores while these cases were timed (cores "
+                     f"used, from /proc/stat): {', '.join(busy)}. Their times are inflated, "
+                     "and with as many threads as cores they measure the scheduler more than "
+                     "the code (a descheduled thread stalls every barrier, in every "
+                     "library); re-run them on a quiet machine.")
     return {"threads": threads, "pinned": pinned, "machine": machine.describe(torch),
             "loadavg_start": start, "loadavg_end": machine.loadavg(),
             "seconds": time.perf_counter() - t0, "results": results, "notes": notes}
@@ -243,6 +298,7 @@ def run_suite(argv=None):
                        "threads": args.thread_counts, "rounds": args.rounds,
                        "calls": args.calls, "min_sample_s": args.min_sample,
                        "block_budget_s": args.block_budget, "stat": args.stat,
+                       "quiet_gap_s": args.quiet_gap,
                        "in_process": args.in_process, "peak_ghz": args.peak_ghz,
                        "flops_per_cycle": args.per_cycle},
             "runs": runs, "notes": list(dict.fromkeys(notes))}

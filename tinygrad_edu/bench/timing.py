@@ -7,6 +7,7 @@ biased against whichever side runs second. Instead::
 
     for round in 1..rounds:                       # the order of contenders rotates per round
         for contender in contenders:
+            wait_quiet()                          # only with more than one thread (below)
             block = [time of one sample] * calls  # a sample = `inner` calls, averaged
             keep  = block[calls // 2:]            # first half = warm-up, discarded
             block_values[contender].append(median(keep))   # or min(keep): --stat min
@@ -16,13 +17,25 @@ biased against whichever side runs second. Instead::
 `inner` is chosen per contender so that one sample lasts at least `min_sample` seconds
 (a 1 microsecond op is timed 100 at a time, a 15 ms matmul once): perf_counter's own cost and
 resolution stay out of the numbers.
+
+Why a quiet gap before each block (``quiet`` > 0, used with more than one thread): measured on
+2 cores, numpy's OpenBLAS workers keep one core 100% busy for about 0.12 s after each call,
+and libgomp's (our C core, PyTorch) for about 1-2 ms. A multi-threaded call that runs inside
+that window shares a core with a spinner and every barrier waits for a descheduled thread
+(a 2-thread 256^2 f32 matmul of ours took 0.14 ms in a steady run, 9.2 ms right after a
+block of numpy calls), and a block of fast calls lasts far less than 0.12 s, so discarding its
+first half does not help. So before each block (and
+before calibrating) wait_quiet() sleeps until the process as a whole has stopped using CPU
+(the other pools went to sleep), up to ``quiet`` seconds. It is applied identically to every
+contender, so each one starts its block from an idle process and is then timed in the steady
+state of its own back-to-back calls.
 """
 
 import math
 import statistics
 import time
 
-__all__ = ["Contender", "Measurement", "calibrate", "measure"]
+__all__ = ["Contender", "Measurement", "calibrate", "measure", "wait_quiet"]
 
 _perf = time.perf_counter
 
@@ -64,6 +77,22 @@ class Measurement:
                 "calls_per_block": self.calls}
 
 
+def wait_quiet(limit, step=0.005, busy=0.1):
+    """Sleep until the process's threads have been idle for one `step` (their CPU time grew
+    by less than `busy` x step while this thread slept), at most `limit` seconds. Returns
+    the seconds waited. process_time() counts every thread of this process, so other
+    processes on the machine do not delay it."""
+    if limit <= 0:
+        return 0.0
+    t0 = _perf()
+    while True:
+        c0, w0 = time.process_time(), _perf()
+        time.sleep(step)
+        c1, w1 = time.process_time(), _perf()
+        if c1 - c0 < busy * (w1 - w0) or w1 - t0 >= limit:
+            return w1 - t0
+
+
 def _sample(fn, inner):
     """Seconds per call, averaged over `inner` back-to-back calls."""
     t0 = _perf()
@@ -83,18 +112,22 @@ def calibrate(fn, min_sample=2e-4, max_inner=10000):
     return inner, _sample(fn, inner)
 
 
-def measure(contenders, rounds=5, calls=8, min_sample=2e-4, block_budget=0.6, stat="median"):
+def measure(contenders, rounds=5, calls=8, min_sample=2e-4, block_budget=0.6, stat="median",
+            quiet=0.0):
     """Time every contender with the block method; return {name: Measurement}.
 
     rounds: blocks per contender; calls: samples per block (the first half is discarded);
     stat: a block's value is the "median" (default) or the "min" of its kept samples.
     block_budget: seconds one block may take; slow contenders get fewer calls (never
     fewer than 4, so two samples survive the warm-up cut).
+    quiet: before each block and each calibration, wait up to this many seconds for the
+    other thread pools to go idle (wait_quiet; 0 = no gap, fine for single-threaded runs).
     """
     plan = []
     for c in contenders:
         if c.setup is not None:
             c.setup()
+        wait_quiet(quiet)
         inner, t = calibrate(c.fn, min_sample)
         n = max(4, min(calls, int(block_budget / max(t * inner, 1e-9))))
         plan.append((c, inner, n))
@@ -106,6 +139,7 @@ def measure(contenders, rounds=5, calls=8, min_sample=2e-4, block_budget=0.6, st
             if c.setup is not None:
                 c.setup()
             fn = c.fn
+            wait_quiet(quiet)  # after setup: a backend switch must not run in the gap
             block = [_sample(fn, inner) for _ in range(n)]
             meds[c.name].append(block[n // 2:])
     return {c.name: Measurement(c.name, meds[c.name], inner, n, stat) for c, inner, n in plan}
