@@ -128,3 +128,34 @@ def test_unknown_group_is_a_clear_error(capsys):
     with pytest.raises(SystemExit):
         parse_args(["--only", "matmul,nosuch"])
     assert "nosuch" in capsys.readouterr().err
+
+
+def test_wait_quiet_returns_once_idle_and_respects_its_limit():
+    """No timing asserted: only that an idle process is seen as idle well before the limit
+    and that a busy thread holds it back no longer than the limit allows."""
+    import threading
+
+    from tinygrad_edu.bench.timing import wait_quiet
+
+    assert wait_quiet(0) == 0.0
+    assert wait_quiet(5.0) < 5.0  # this process is idle here: returns long before the limit
+    stop = threading.Event()
+    spinner = threading.Thread(target=lambda: [None for _ in iter(stop.is_set, True)])
+    spinner.start()
+    try:
+        waited = wait_quiet(0.2)  # a busy thread of ours: waits until the limit
+    finally:
+        stop.set()
+        spinner.join()
+    assert 0.2 <= waited < 5.0
+
+
+def test_foreign_load_arithmetic():
+    from tinygrad_edu.bench.runner import foreign_load
+
+    assert foreign_load(None, (1, 2, 3)) is None
+    assert foreign_load((0, 0, 0), (0, 0, 0)) is None  # no time passed
+    # 50 busy ticks of 200 machine ticks, 30 of them ours: 20 / 200 of the machine's cores
+    import os
+    assert foreign_load((0, 0, 0), (50, 200, 30)) == round(20 / 200 * (os.cpu_count() or 1), 2)
+    assert foreign_load((0, 0, 0), (30, 200, 50)) == 0  # never negative

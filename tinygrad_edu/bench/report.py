@@ -168,7 +168,13 @@ def markdown(data):
             f"({cfg['rounds']} blocks each, up to {cfg['calls']} samples per block, first half "
             f"of every block discarded as warm-up); a cell is the median of the block {stat}s "
             "± half their range. Ratios are time ratios ours (tg-c) / reference: < 1 means "
-            f"tinygrad_edu is faster; {NOISE[0]}–{NOISE[1]} is the noise band (a tie).", ""]
+            f"tinygrad_edu is faster; {NOISE[0]}–{NOISE[1]} is the noise band (a tie)."
+            + (f" With more than one thread every block starts after the process has been "
+               f"idle (up to {cfg['quiet_gap']:g} s of waiting), the same for every contender: "
+               "another library's spinning pool does not eat into the next one's block."
+               if cfg.get("quiet_gap") else "")
+            + " Cases during which other processes used more than a quarter of a core are "
+            "listed in the notes.", ""]
     groups = []
     for run in runs:
         for r in run["results"]:
