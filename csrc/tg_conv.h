@@ -1,7 +1,8 @@
 /* Convolution and pooling on NCHW arrays (csrc/conv.c, conv_simd.c, conv_kernels.c,
    pool.c).  float32 and float64 versions take the same arguments.  Every array is
    C-contiguous.  Geometry: input n x c x h x w, kernel kh x kw, stride sh, sw >= 1, zero
-   padding ph, pw >= 0, dilation dh, dw >= 1; the output is ho x wo with ho = (h + 2 ph - dh (kh - 1) - 1) / sh + 1 (floor; must be >= 1), likewise wo.
+   padding ph, pw >= 0, dilation dh, dw >= 1; the output is ho x wo with
+   ho = (h + 2 ph - dh (kh - 1) - 1) / sh + 1 (floor; must be >= 1), likewise wo.
    Return TG_OK (0) or a TG_E* code of tg_core.h (TG_EINVAL for bad geometry). */
 
 /* cols[b, (ci, i, j), (oh, ow)] = x[b, ci, oh sh - ph + i dh, ow sw - pw + j dw], 0 in the
