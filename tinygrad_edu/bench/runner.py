@@ -228,6 +228,16 @@ def run_worker(threads, args, quiet=False):
                      f"{quiet_gap(threads, args):g} s (--quiet-gap), so that no library's "
                      "spinning thread pool (OpenBLAS: ~0.12 s after each call) steals a core "
                      "from the next contender; the same gap for every contender")
+    if threads > 1 and torch is not None and _shared_libgomp():
+        policy = backend._modules["c"].thread_info().get("wait_policy") if "c" in \
+            backend._modules else None
+        notes.append(f"threads={threads}: PyTorch and tinygrad_edu share one libgomp in this "
+                     f"process, so PyTorch's OpenMP threads run with the same wait policy "
+                     f"({policy}). PyTorch alone would let idle threads spin: on a quiet "
+                     "machine faster for it at 2 threads, on a busy one much slower (docs/"
+                     "threads.md); OMP_WAIT_POLICY=active in the environment makes both spin "
+                     "(benchmarks/README.md has such a run). The 1-thread rows are not "
+                     "affected.")
     start, t0 = machine.loadavg(), time.perf_counter()
     results = []
     try:
@@ -252,6 +262,17 @@ def run_worker(threads, args, quiet=False):
     return {"threads": threads, "pinned": pinned, "machine": machine.describe(torch),
             "loadavg_start": start, "loadavg_end": machine.loadavg(),
             "seconds": time.perf_counter() - t0, "results": results, "notes": notes}
+
+
+def _shared_libgomp():
+    """True when exactly one libgomp is mapped into this process (Linux), i.e. PyTorch and
+    the C core share one OpenMP runtime and its settings."""
+    try:
+        with open("/proc/self/maps") as f:
+            libs = {line.split()[-1] for line in f if "libgomp" in line}
+    except OSError:
+        return False
+    return len(libs) == 1
 
 
 def _spawn(threads, argv):
