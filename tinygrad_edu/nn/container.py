@@ -138,55 +138,66 @@ class ModuleList(Module):
         self._replace_children((str(i), m) for i, m in enumerate(items))
 
 
-class ModuleDict(Module):
+class _KeyedMethods:
+    """The dict interface of ModuleDict and ParameterDict over one of Module's registries
+    (``_registry`` names it: "_modules" or "_parameters"); ``__setitem__`` is the class's."""
+
+    _registry = None
+
+    def _store(self):
+        return getattr(self, self._registry)
+
+    def __getitem__(self, key):
+        return self._store()[key]
+
+    def __delitem__(self, key):
+        if key not in self._store():
+            raise KeyError(key)
+        self._forget(key)
+
+    def __len__(self):
+        return len(self._store())
+
+    def __iter__(self):
+        return iter(self._store())
+
+    def __contains__(self, key):
+        return key in self._store()
+
+    def keys(self):
+        return self._store().keys()
+
+    def values(self):
+        return self._store().values()
+
+    def items(self):
+        return self._store().items()
+
+    def pop(self, key):
+        value = self._store()[key]
+        self._forget(key)
+        return value
+
+    def update(self, entries):
+        for key, value in (entries.items() if hasattr(entries, "items") else entries):
+            self[key] = value
+
+
+class ModuleDict(_KeyedMethods, Module):
     """A dict of modules (insertion-ordered), registered as children under their keys."""
+
+    _registry = "_modules"
 
     def __init__(self, modules=None):
         super().__init__()
         if modules is not None:
             self.update(modules)
 
-    def __getitem__(self, key):
-        return self._modules[key]
-
     def __setitem__(self, key, module):
         self.add_module(key, module)
 
-    def __delitem__(self, key):
-        if key not in self._modules:
-            raise KeyError(key)
-        self._forget(key)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules)
-
-    def __contains__(self, key):
-        return key in self._modules
-
-    def keys(self):
-        return self._modules.keys()
-
-    def values(self):
-        return self._modules.values()
-
-    def items(self):
-        return self._modules.items()
-
-    def pop(self, key):
-        m = self._modules[key]
-        self._forget(key)
-        return m
-
     def clear(self):
         self._replace_children(())
-
-    def update(self, modules):
-        items = modules.items() if hasattr(modules, "items") else modules
-        for key, m in items:
-            self[key] = m
 
 
 def _as_param(value, who):
@@ -244,52 +255,18 @@ class ParameterList(Module):
                          for i, p in enumerate(self))
 
 
-class ParameterDict(Module):
+class ParameterDict(_KeyedMethods, Module):
     """A dict of parameters (insertion-ordered) registered under their keys."""
+
+    _registry = "_parameters"
 
     def __init__(self, parameters=None):
         super().__init__()
         if parameters is not None:
             self.update(parameters)
 
-    def __getitem__(self, key):
-        return self._parameters[key]
-
     def __setitem__(self, key, value):
         self.register_parameter(key, _as_param(value, "ParameterDict"))  # keeps key order
-
-    def __delitem__(self, key):
-        if key not in self._parameters:
-            raise KeyError(key)
-        self._forget(key)
-
-    def __len__(self):
-        return len(self._parameters)
-
-    def __iter__(self):
-        return iter(self._parameters)
-
-    def __contains__(self, key):
-        return key in self._parameters
-
-    def keys(self):
-        return self._parameters.keys()
-
-    def values(self):
-        return self._parameters.values()
-
-    def items(self):
-        return self._parameters.items()
-
-    def pop(self, key):
-        p = self._parameters[key]
-        self._forget(key)
-        return p
-
-    def update(self, parameters):
-        items = parameters.items() if hasattr(parameters, "items") else parameters
-        for key, p in items:
-            self[key] = p
 
     def extra_repr(self):
         return "\n".join(f"({k}): Parameter of shape {tuple(p.shape)} ({p.dtype})"
