@@ -414,3 +414,23 @@ def test_state_dict_survives_save_and_load(tmp_path):
     b.load_state_dict(tg.load(tmp_path / "net.npz"))
     for k, v in a.state_dict().items():
         np.testing.assert_array_equal(b.state_dict()[k], v)
+
+
+@pytest.mark.parametrize("kind", ["modules", "parameters"])
+def test_module_dict_and_parameter_dict_share_the_dict_interface(kind):
+    if kind == "modules":
+        d, make, names = nn.ModuleDict(), (lambda: nn.Linear(2, 2)), "named_modules"
+    else:
+        d, make, names = nn.ParameterDict(), (lambda: tg.ones(2)), "named_parameters"
+    d["a"] = make()
+    d.update({"b": make()})
+    d.update([("c", make())])
+    assert list(d) == list(d.keys()) == ["a", "b", "c"] and len(d) == 3 and "b" in d
+    assert len(list(d.values())) == len(list(d.items())) == 3
+    popped = d.pop("b")
+    del d["c"]
+    assert list(d) == ["a"] and "b" not in d and popped is not None
+    with pytest.raises(KeyError):
+        del d["missing"]
+    registered = [n for n, _ in getattr(d, names)() if n]
+    assert all(n.startswith("a") for n in registered) and registered
