@@ -266,3 +266,18 @@ def test_scatter_add_rows_c_refuses_out_of_range_indices():
         cb.scatter_add_rows(np.array([0, 3]), np.ones((2, 4)), 3)
     with pytest.raises(IndexError):
         cb.scatter_add_rows(np.array([-1]), np.ones((1, 4), np.float32), 3)
+
+
+def test_setitem_on_a_non_leaf_under_no_grad_is_allowed_and_seen_at_backward():
+    """Like the in-place ops: under no_grad any tensor may be written; a graph that saved it
+    (here Mul saved h) raises at backward instead of using the new values."""
+    w = tg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    h = w * 2
+    loss = (h * h).sum()
+    with tg.no_grad():
+        h[0] = 100.0
+    assert h.data[0] == 100.0 and h._version == 1
+    with pytest.raises(RuntimeError, match="modified in place"):
+        loss.backward()
+    with pytest.raises(RuntimeError, match="setitem: cannot assign into a tensor"):
+        h[1] = 5.0  # grad mode on: refused

@@ -168,10 +168,11 @@ def getitem(x, key):
 
 
 def setitem(x, key, value):
-    """``x[key] = value`` in place. Allowed on tensors that record no gradient (and, as in
-    PyTorch, on a leaf that requires grad inside ``no_grad()``, e.g. for initialisation).
-    Bumps ``x._version`` so a graph that saved ``x`` notices the change at backward."""
-    if x.requires_grad and (x._ctx is not None or autograd._grad_enabled):
+    """``x[key] = value`` in place. Allowed on tensors that record no gradient and, as in
+    PyTorch (and as the in-place ops of ops/inplace.py), on any tensor inside ``no_grad()``
+    (e.g. initialising a parameter). Bumps ``x._version`` (shared with x's views) so a graph
+    that saved ``x`` notices the change at backward."""
+    if x.requires_grad and autograd._grad_enabled:
         where = f"the output of {x._ctx.name}" if x._ctx is not None else "a leaf"
         raise RuntimeError(
             f"setitem: cannot assign into a tensor of shape {x.shape} that requires grad "
