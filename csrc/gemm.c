@@ -89,15 +89,13 @@ static int64_t now_ns(void) {
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
-static void team_barrier(job_t *J, int nt) {
-    int phase = atomic_load_explicit(&J->phase, memory_order_acquire);
-    if (atomic_fetch_add_explicit(&J->arrived, 1, memory_order_acq_rel) == nt - 1) {
-        atomic_store_explicit(&J->arrived, 0, memory_order_relaxed);
-        atomic_store_explicit(&J->phase, phase + 1, memory_order_release); /* everyone go */
-        return;
-    }
+/* Wait until *word != value (arg `differ`) or == value (otherwise): spin, then yield, then
+   nap, as described above. */
+void tg_gemm_wait_(atomic_int *word, int value, int differ) {
     int64_t t0 = 0;
-    for (unsigned i = 0; atomic_load_explicit(&J->phase, memory_order_acquire) == phase; i++) {
+    for (unsigned i = 0;; i++) {
+        int w = atomic_load_explicit(word, memory_order_acquire);
+        if (differ ? w != value : w == value) return;
 #if TG_X86
         _mm_pause();
 #endif
@@ -111,6 +109,16 @@ static void team_barrier(job_t *J, int nt) {
             sched_yield();
         }
     }
+}
+
+static void team_barrier(job_t *J, int nt) {
+    int phase = atomic_load_explicit(&J->phase, memory_order_acquire);
+    if (atomic_fetch_add_explicit(&J->arrived, 1, memory_order_acq_rel) == nt - 1) {
+        atomic_store_explicit(&J->arrived, 0, memory_order_relaxed);
+        atomic_store_explicit(&J->phase, phase + 1, memory_order_release); /* everyone go */
+        return;
+    }
+    tg_gemm_wait_(&J->phase, phase, 1);
 }
 
 /* Thread grid tm x tn (tm*tn == nt) with the smallest largest per-thread tile; ties go to

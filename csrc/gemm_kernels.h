@@ -5,6 +5,7 @@
 #ifndef TINYGRAD_EDU_GEMM_KERNELS_H
 #define TINYGRAD_EDU_GEMM_KERNELS_H
 
+#include <stdatomic.h>
 #include <stdint.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -50,5 +51,9 @@ kernel_t *tg_gemm_kernel_(int es, int max_level);
 /* The small-product tile loop for es-byte elements at SIMD level <= max_level, or NULL
    (no SIMD: the caller uses the blocked path). */
 small_fn tg_gemm_small_(int es, int max_level);
+
+/* Spin-then-sleep wait of the GEMM's threads (gemm.c): returns once *word != value
+   (differ != 0) or *word == value (differ == 0). */
+void tg_gemm_wait_(atomic_int *word, int value, int differ);
 
 #endif

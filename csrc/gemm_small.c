@@ -7,6 +7,7 @@
  * real rows; a narrow last column tile uses masked loads and stores (zeros in the unused
  * lanes), so nothing outside A, B and C is ever read or written.
  */
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 #ifdef _OPENMP
@@ -70,15 +71,30 @@
                     ldc, accumulate);                                                         \
     }
 
-/* Threads take equal contiguous ranges of the tiles (row-major order); each tile is
-   computed the same way whoever computes it, so the result does not depend on the thread
-   count.  Uses the caller's variables `tiles` and `nt`. */
+/* Threads take chunks of about an eighth of their share of the tiles (row-major order)
+   from a shared counter; each tile is computed the same way whoever computes it, so the
+   result does not depend on the thread count or on who took which chunk.
+   NOTE: with sleeping workers (docs/threads.md) a worker may start long after the caller
+   (waking a vCPU took 0.1-0.7 ms on the development VM); with chunks the caller meanwhile
+   does the work itself instead of waiting with half of it done, and it waits for the
+   workers to finish in a spin-then-sleep loop (tg_gemm_wait_) so it reaches the region's
+   end barrier last and never sleeps there.  Uses the caller's variables `tiles`, `nt`. */
 #ifdef _OPENMP
 #define SMALL_SPLIT(FN, ...)                                                                  \
     if (nt > 1) {                                                                             \
+        int64_t chunk_ = tiles / (8 * (int64_t)nt) > 0 ? tiles / (8 * (int64_t)nt) : 1;       \
+        atomic_llong next_ = 0;                                                               \
+        atomic_int done_ = 0;                                                                 \
         _Pragma("omp parallel num_threads(nt)") {                                             \
-            int64_t id_ = omp_get_thread_num(), n_ = omp_get_num_threads();                   \
-            FN(id_ * tiles / n_, (id_ + 1) * tiles / n_, __VA_ARGS__);                        \
+            for (;;) {                                                                        \
+                int64_t t0_ = atomic_fetch_add_explicit(&next_, chunk_, memory_order_relaxed); \
+                if (t0_ >= tiles) break;                                                      \
+                FN(t0_, t0_ + chunk_ < tiles ? t0_ + chunk_ : tiles, __VA_ARGS__);            \
+            }                                                                                 \
+            if (omp_get_thread_num() != 0)                                                    \
+                atomic_fetch_add_explicit(&done_, 1, memory_order_release);                   \
+            else                                                                              \
+                tg_gemm_wait_(&done_, omp_get_num_threads() - 1, 0);                          \
         }                                                                                     \
     } else                                                                                    \
         FN(0, tiles, __VA_ARGS__)
