@@ -280,6 +280,19 @@ static int small_pays(int64_t m, int64_t n, int64_t k, int es, int nt) {
 #ifndef TG_GEMM_PAR_MIN
 #define TG_GEMM_PAR_MIN (TG_PAR_GRAIN * TG_MACS_PER_UNIT) /* central policy: internal.h */
 #endif
+/* The blocked path asks for more: it splits C statically, so a worker that starts late (with
+   sleeping workers, docs/threads.md, waking one took 0.1-0.7 ms on the development VM) keeps
+   the caller waiting at the first panel barrier with its share done.  Measured there
+   (benchmarks/gemm/ab_builds.c, passive, back-to-back calls, median GFLOP/s 1 vs 2 threads):
+   f32 784x256x128 163 vs 142, 128x256x784 150 vs 169, 384^3 157 vs 159, 512^3 150 vs 200;
+   f64 384^3 56 vs 93.  Hence two threads from about 64M f32 multiply-adds, counted as
+   m n k x element size so that f64, at half the speed, needs 32M.
+   The blocked path gives the same bits for every thread count, so this changes no result.
+   Only the auto path applies it: a forced path (tg_gemm_set_path, tests, tuning) keeps the
+   thread count asked for. */
+#ifndef TG_GEMM_BLOCKED_PAR_MIN_BYTES
+#define TG_GEMM_BLOCKED_PAR_MIN_BYTES (128.0 * 1024 * 1024) /* per thread */
+#endif
 
 static int check_args(int64_t m, int64_t n, int64_t k, const void *a, int64_t lda,
                       int64_t a_cols, const void *b, int64_t ldb, int64_t b_cols,
@@ -323,7 +336,13 @@ static int gemm_blocked(int es, int64_t m, int64_t n, int64_t k, const void *a, 
     J.nc = even_block(n, J.K->nc, J.K->nr);
     J.mc = min64(J.K->mc, cdiv(m, J.K->mr) * J.K->mr);
 
+    double work_bytes = (double)m * (double)n * (double)k * es;
     int nt = threads_for((double)m * (double)n * (double)k);
+    if (g_path == TG_GEMM_PATH_AUTO && nt > 1 &&
+        work_bytes < nt * TG_GEMM_BLOCKED_PAR_MIN_BYTES) {
+        nt = (int)(work_bytes / TG_GEMM_BLOCKED_PAR_MIN_BYTES);
+        if (nt < 1) nt = 1;
+    }
     /* One allocation: the B panel, then one A block per thread, each 64-byte aligned. */
     int64_t bbytes = cdiv(J.kc * cdiv(J.nc, J.K->nr) * J.K->nr * es, ALIGN) * ALIGN;
     J.abuf_bytes = cdiv(J.mc * J.kc * es, ALIGN) * ALIGN;

@@ -152,11 +152,13 @@ def test_random_shapes(m, n, k, ta, tb, accumulate, pad, dtype, combo, threads, 
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_large_auto_two_threads(dtype):
-    # Large enough for the auto path to split the work over both threads.
+    # Large enough for the auto path to split the work over both threads (the blocked path
+    # asks for about 64M float32 multiply-adds before it uses a second thread: csrc/gemm.c).
     with use_path("auto", threads=2):
-        check(np.random.default_rng(2), dtype, 301, 289, 517, 0, 0, 0)
-        check(np.random.default_rng(3), dtype, 9, 700, 300, 1, 1, 1)  # a column split
+        check(np.random.default_rng(2), dtype, 401, 289, 617, 0, 0, 0)
         check(np.random.default_rng(4), dtype, 100, 130, 90, 1, 0, 1)  # the small path
+    with use_path("blocked", threads=2):  # forced: too small for two threads under auto
+        check(np.random.default_rng(3), dtype, 9, 700, 300, 1, 1, 1)  # a column split
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
