@@ -536,3 +536,20 @@ def test_reduce_repeatable_at_fixed_threads(threads, simd):
         runs = [_with_threads(threads, results) for _ in range(2)]
         assert all(a.tobytes() == b.tobytes() for a, b in zip(*runs))
 
+
+
+def test_backend_using_restores_the_previous_backend_also_on_error():
+    import tinygrad_edu as tg
+
+    before = tg.backend.name
+    with tg.backend.using("numpy"):
+        assert tg.backend.name == "numpy" and tg.backend.mul is nb.mul
+    assert tg.backend.name == before
+    with pytest.raises(ZeroDivisionError):
+        with tg.backend.using("numpy"):
+            1 / 0
+    assert tg.backend.name == before
+    with pytest.raises(ValueError, match="unknown backend"):
+        with tg.backend.using("cuda"):
+            pass
+    assert tg.backend.name == before

@@ -27,14 +27,7 @@ if HAVE_C:
     from tinygrad_edu.backend import c as cb
 
 
-@contextlib.contextmanager
-def using(name):
-    before = tg.backend.name
-    tg.backend.use(name)
-    try:
-        yield
-    finally:
-        tg.backend.use(before)
+using = tg.backend.using  # one block on a given backend
 
 
 def _pair(v):

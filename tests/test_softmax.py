@@ -2,7 +2,6 @@
 gradients (and second derivatives) against finite differences, stability for huge logits,
 bad labels, and every C kernel against the numpy reference kernel."""
 
-import contextlib
 import itertools
 import warnings
 
@@ -22,15 +21,7 @@ if HAVE_C:
     from tinygrad_edu.backend import c as cb
 
 
-@contextlib.contextmanager
-def using(name):
-    """The backend for one hypothesis example (a fixture would not be reset between them)."""
-    before = tg.backend.name
-    tg.backend.use(name)
-    try:
-        yield
-    finally:
-        tg.backend.use(before)
+using = tg.backend.using  # one block on a given backend
 
 
 def _grad_of(fn):

@@ -1,13 +1,15 @@
 """Backend selection: the array-level kernels every op calls.
 
 ``backend.name`` is ``"c"`` or ``"numpy"``. ``TINYGRAD_EDU_BACKEND=c|numpy`` chooses at import;
-``use(name)`` switches at run time (tests use it to run the same checks on both). When the C
+``use(name)`` switches at run time and ``using(name)`` for one block (tests use them to run
+the same checks on both). When the C
 extension cannot be imported the package falls back to numpy with one warning.
 
 Ops call ``backend.mul(a, b)`` etc.: the chosen module's functions are copied into this
 module's namespace, so a call costs one attribute lookup.
 """
 
+import contextlib
 import os
 import warnings
 
@@ -44,6 +46,18 @@ def use(backend_name):
             # NOTE: a kernel the C module lacks falls back to the numpy reference.
             globals()[key] = getattr(module, key, getattr(_numpy_backend, key))
     name = backend_name
+
+
+@contextlib.contextmanager
+def using(backend_name):
+    """``with backend.using("numpy"):`` runs the block on that backend, then restores the
+    previous one (also when the block raises)."""
+    before = name
+    use(backend_name)
+    try:
+        yield
+    finally:
+        use(before)
 
 
 def current_module():
