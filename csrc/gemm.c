@@ -21,13 +21,10 @@
  * The packers and micro-kernels (AVX-512, AVX2+FMA, portable C; chosen at run time) live in
  * gemm_kernels.c.  Tiny products skip packing and use plain loops (the "direct" path).
  */
-#define _POSIX_C_SOURCE 200809L /* nanosleep, clock_gettime */
-#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "gemm_kernels.h"
 #include "internal.h" /* tg_threads_(): the thread count set by tg_set_num_threads */
@@ -76,41 +73,10 @@ static int64_t even_block(int64_t total, int64_t cap, int64_t q) {
     return min64(cap, cdiv(cdiv(total, parts), q) * q);
 }
 
-/* The team's barrier around each packed B panel.  Not `omp barrier`: the package runs
-   libgomp with sleeping workers (OMP_WAIT_POLICY=passive, docs/threads.md), and there every
-   barrier puts the early thread to sleep and costs a wake-up, tens of microseconds on a
-   virtual machine -- most of a 2-thread 128x784x256 product.  Both threads are running
-   here, so the early one spins briefly for the other; if that one does not come (another
-   process took its core), it yields and then sleeps in short naps, giving the CPU back. */
-#define SPIN_NS 50000L      /* spin this long, then yield ... */
-#define YIELD_NS 1000000L   /* ... until this long, then nap */
-static int64_t now_ns(void) {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-/* Wait until *word != value (arg `differ`) or == value (otherwise): spin, then yield, then
-   nap, as described above. */
-void tg_gemm_wait_(atomic_int *word, int value, int differ) {
-    int64_t t0 = 0;
-    for (unsigned i = 0;; i++) {
-        int w = atomic_load_explicit(word, memory_order_acquire);
-        if (differ ? w != value : w == value) return;
-#if TG_X86
-        _mm_pause();
-#endif
-        if (i % 64 != 63) continue;  /* look at the clock now and then */
-        int64_t t = now_ns();
-        if (t0 == 0) t0 = t;
-        if (t - t0 > YIELD_NS) {
-            struct timespec nap = {0, 20000};
-            nanosleep(&nap, NULL);
-        } else if (t - t0 > SPIN_NS) {
-            sched_yield();
-        }
-    }
-}
-
+/* The team's barrier around each packed B panel.  Not `omp barrier`: both threads are
+   running here, so the early one spins briefly for the other; if that one does not come
+   (another process took its core), it yields and then sleeps in short naps, giving the CPU
+   back (tg_wait_, team.c). */
 static void team_barrier(job_t *J, int nt) {
     int phase = atomic_load_explicit(&J->phase, memory_order_acquire);
     if (atomic_fetch_add_explicit(&J->arrived, 1, memory_order_acq_rel) == nt - 1) {
@@ -118,7 +84,7 @@ static void team_barrier(job_t *J, int nt) {
         atomic_store_explicit(&J->phase, phase + 1, memory_order_release); /* everyone go */
         return;
     }
-    tg_gemm_wait_(&J->phase, phase, 1);
+    tg_wait_(&J->phase, phase, 1);
 }
 
 /* Thread grid tm x tn (tm*tn == nt) with the smallest largest per-thread tile; ties go to
@@ -176,6 +142,8 @@ static void gemm_thread(job_t *J, int tid, int nt) {
         }
     }
 }
+
+static void gemm_thread_task(void *job, int tid, int nt) { gemm_thread((job_t *)job, tid, nt); }
 
 /* ---------------------------------------------------------------- direct path */
 
@@ -280,18 +248,26 @@ static int small_pays(int64_t m, int64_t n, int64_t k, int es, int nt) {
 #ifndef TG_GEMM_PAR_MIN
 #define TG_GEMM_PAR_MIN (TG_PAR_GRAIN * TG_MACS_PER_UNIT) /* central policy: internal.h */
 #endif
-/* The blocked path asks for more: it splits C statically, so a worker that starts late (with
-   sleeping workers, docs/threads.md, waking one took 0.1-0.7 ms on the development VM) keeps
-   the caller waiting at the first panel barrier with its share done.  Measured there
-   (benchmarks/gemm/ab_builds.c, passive, back-to-back calls, median GFLOP/s 1 vs 2 threads):
-   f32 784x256x128 163 vs 142, 128x256x784 150 vs 169, 384^3 157 vs 159, 512^3 150 vs 200;
-   f64 384^3 56 vs 93.  Hence two threads from about 64M f32 multiply-adds, counted as
-   m n k x element size so that f64, at half the speed, needs 32M.
-   The blocked path gives the same bits for every thread count, so this changes no result.
-   Only the auto path applies it: a forced path (tg_gemm_set_path, tests, tuning) keeps the
-   thread count asked for. */
+/* The blocked path splits C statically, so a worker that starts late keeps the caller
+   waiting at the first panel barrier with its share done.  Team workers (team.c) stay awake
+   about 1 ms after a task, so in back-to-back products they start at once; measured on the
+   development VM (/tmp-style loop alternating runs of 10 calls, median us, 1 vs 2 threads,
+   forced blocked path): f32 64x784x256 241 vs 192, 128x784x256 487 vs 312, 128^3 44 vs 37,
+   64x256x128 43 vs 42; f64 64x256x128 90 vs 70, 128^3 86 vs 64.  Hence a second thread
+   from about 2M f32 (1M f64) multiply-adds when the team is awake (counted as m n k x
+   element size, TG_GEMM_BLOCKED_PAR_MIN_BYTES per thread).  A sleeping worker takes
+   0.1-0.7 ms to wake there, which only products from about 64M f32 multiply-adds
+   (TG_GEMM_BLOCKED_PAR_SLEEP_BYTES) can hide: 784x256x128 ran at 163 GFLOP/s alone and
+   142 with a sleeping worker, 512^3 at 150 and 200.  Below that the product runs alone and
+   only nudges the team awake, so that the next one (a training step's next layer) finds it
+   ready.  The blocked path gives the same bits for every thread count, so none of this
+   changes a result.  Only the auto path applies it: a forced path (tg_gemm_set_path, tests,
+   tuning) keeps the thread count asked for. */
 #ifndef TG_GEMM_BLOCKED_PAR_MIN_BYTES
-#define TG_GEMM_BLOCKED_PAR_MIN_BYTES (128.0 * 1024 * 1024) /* per thread */
+#define TG_GEMM_BLOCKED_PAR_MIN_BYTES (4.0 * 1024 * 1024) /* per thread */
+#endif
+#ifndef TG_GEMM_BLOCKED_PAR_SLEEP_BYTES
+#define TG_GEMM_BLOCKED_PAR_SLEEP_BYTES (128.0 * 1024 * 1024) /* per thread */
 #endif
 
 static int check_args(int64_t m, int64_t n, int64_t k, const void *a, int64_t lda,
@@ -338,10 +314,16 @@ static int gemm_blocked(int es, int64_t m, int64_t n, int64_t k, const void *a, 
 
     double work_bytes = (double)m * (double)n * (double)k * es;
     int nt = threads_for((double)m * (double)n * (double)k);
-    if (g_path == TG_GEMM_PATH_AUTO && nt > 1 &&
-        work_bytes < nt * TG_GEMM_BLOCKED_PAR_MIN_BYTES) {
-        nt = (int)(work_bytes / TG_GEMM_BLOCKED_PAR_MIN_BYTES);
-        if (nt < 1) nt = 1;
+    if (g_path == TG_GEMM_PATH_AUTO && nt > 1) {
+        double per_thread = TG_GEMM_BLOCKED_PAR_MIN_BYTES;
+        if (work_bytes < nt * TG_GEMM_BLOCKED_PAR_SLEEP_BYTES && !tg_team_awake_(nt)) {
+            tg_team_wake_(nt); /* for the next product */
+            per_thread = TG_GEMM_BLOCKED_PAR_SLEEP_BYTES;
+        }
+        if (work_bytes < nt * per_thread) {
+            nt = (int)(work_bytes / per_thread);
+            if (nt < 1) nt = 1;
+        }
     }
     /* One allocation: the B panel, then one A block per thread, each 64-byte aligned. */
     int64_t bbytes = cdiv(J.kc * cdiv(J.nc, J.K->nr) * J.K->nr * es, ALIGN) * ALIGN;
@@ -351,13 +333,7 @@ static int gemm_blocked(int es, int64_t m, int64_t n, int64_t k, const void *a, 
     J.bbuf = mem + (ALIGN - (uintptr_t)mem % ALIGN);
     J.abuf = J.bbuf + bbytes;
 
-#ifdef _OPENMP
-    if (nt > 1) {
-#pragma omp parallel num_threads(nt)
-        gemm_thread(&J, omp_get_thread_num(), omp_get_num_threads());
-    } else
-#endif
-        gemm_thread(&J, 0, 1);
+    tg_team_run_(nt, gemm_thread_task, &J); /* team.c: nt may shrink, never grow */
     free(mem);
     return 0;
 }

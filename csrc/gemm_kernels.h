@@ -52,8 +52,4 @@ kernel_t *tg_gemm_kernel_(int es, int max_level);
    (no SIMD: the caller uses the blocked path). */
 small_fn tg_gemm_small_(int es, int max_level);
 
-/* Spin-then-sleep wait of the GEMM's threads (gemm.c): returns once *word != value
-   (differ != 0) or *word == value (differ == 0). */
-void tg_gemm_wait_(atomic_int *word, int value, int differ);
-
 #endif

@@ -10,11 +10,8 @@
 #include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #include "gemm_kernels.h"
+#include "internal.h" /* tg_team_run_ */
 
 #if TG_X86
 /* k rank-1 updates of the MR x (NV*VW) accumulators; LOADB loads B vector v of row p. */
@@ -28,10 +25,24 @@
                 acc[i][v] = FMA_(av, bv[v], acc[i][v]);                                       \
         }                                                                                     \
     }
+/* One product: the arguments, and the counter threads take chunks of tiles from. */
+typedef struct {
+    int64_t m, n, k;
+    const void *a, *b;
+    int64_t asx, asp, ldb, ldc;
+    void *c;
+    int accumulate;
+    int64_t tiles, chunk;
+    atomic_llong next;
+} small_job_t;
+
 #define DEFINE_SMALL(NAME, ATTR, T)                                                           \
-    ATTR static void NAME##_tiles(int64_t t0, int64_t t1, int64_t m, int64_t n, int64_t k,    \
-                                  const T *a, int64_t asx, int64_t asp, const T *b,           \
-                                  int64_t ldb, T *c, int64_t ldc, int accumulate) {           \
+    ATTR static void NAME##_tiles(int64_t t0, int64_t t1, const small_job_t *J) {             \
+        const int64_t m = J->m, n = J->n, k = J->k, asx = J->asx, asp = J->asp;               \
+        const int64_t ldb = J->ldb, ldc = J->ldc;                                             \
+        const T *a = (const T *)J->a, *b = (const T *)J->b;                                   \
+        T *c = (T *)J->c;                                                                     \
+        const int accumulate = J->accumulate;                                                 \
         const int64_t ntn = (n + NV_ * VW_ - 1) / (NV_ * VW_); /* tiles along n */            \
         for (int64_t t = t0; t < t1; t++) {                                                   \
             int64_t i0 = t / ntn * MR_, j0 = t % ntn * (NV_ * VW_);                           \
@@ -63,44 +74,40 @@
             }                                                                                 \
         }                                                                                     \
     }                                                                                         \
+    static void NAME##_task(void *job, int tid, int nt) {                                     \
+        small_job_t *J = (small_job_t *)job;                                                  \
+        (void)tid;                                                                            \
+        if (nt == 1) {                                                                        \
+            NAME##_tiles(0, J->tiles, J);                                                     \
+            return;                                                                           \
+        }                                                                                     \
+        for (;;) {                                                                            \
+            int64_t t0 = atomic_fetch_add_explicit(&J->next, J->chunk, memory_order_relaxed); \
+            if (t0 >= J->tiles) return;                                                       \
+            NAME##_tiles(t0, t0 + J->chunk < J->tiles ? t0 + J->chunk : J->tiles, J);         \
+        }                                                                                     \
+    }                                                                                         \
     static void NAME(int64_t m, int64_t n, int64_t k, const void *a, int64_t asx,             \
                      int64_t asp, const void *b, int64_t ldb, void *c, int64_t ldc,           \
                      int accumulate, int nt) {                                                \
-        int64_t tiles = (m + MR_ - 1) / MR_ * ((n + NV_ * VW_ - 1) / (NV_ * VW_));            \
-        SMALL_SPLIT(NAME##_tiles, m, n, k, (const T *)a, asx, asp, (const T *)b, ldb, (T *)c, \
-                    ldc, accumulate);                                                         \
+        small_job_t J = {m, n, k, a, b, asx, asp, ldb, ldc, c, accumulate, 0, 1, 0};          \
+        J.tiles = (m + MR_ - 1) / MR_ * ((n + NV_ * VW_ - 1) / (NV_ * VW_));                  \
+        SMALL_RUN(&J, NAME##_task, nt);                                                       \
     }
 
 /* Threads take chunks of about an eighth of their share of the tiles (row-major order)
    from a shared counter; each tile is computed the same way whoever computes it, so the
-   result does not depend on the thread count or on who took which chunk.
-   NOTE: with sleeping workers (docs/threads.md) a worker may start long after the caller
-   (waking a vCPU took 0.1-0.7 ms on the development VM); with chunks the caller meanwhile
-   does the work itself instead of waiting with half of it done, and it waits for the
-   workers to finish in a spin-then-sleep loop (tg_gemm_wait_) so it reaches the region's
-   end barrier last and never sleeps there.  Uses the caller's variables `tiles`, `nt`. */
-#ifdef _OPENMP
-#define SMALL_SPLIT(FN, ...)                                                                  \
-    if (nt > 1) {                                                                             \
-        int64_t chunk_ = tiles / (8 * (int64_t)nt) > 0 ? tiles / (8 * (int64_t)nt) : 1;       \
-        atomic_llong next_ = 0;                                                               \
-        atomic_int done_ = 0;                                                                 \
-        _Pragma("omp parallel num_threads(nt)") {                                             \
-            for (;;) {                                                                        \
-                int64_t t0_ = atomic_fetch_add_explicit(&next_, chunk_, memory_order_relaxed); \
-                if (t0_ >= tiles) break;                                                      \
-                FN(t0_, t0_ + chunk_ < tiles ? t0_ + chunk_ : tiles, __VA_ARGS__);            \
-            }                                                                                 \
-            if (omp_get_thread_num() != 0)                                                    \
-                atomic_fetch_add_explicit(&done_, 1, memory_order_release);                   \
-            else                                                                              \
-                tg_gemm_wait_(&done_, omp_get_num_threads() - 1, 0);                          \
-        }                                                                                     \
-    } else                                                                                    \
-        FN(0, tiles, __VA_ARGS__)
-#else
-#define SMALL_SPLIT(FN, ...) ((void)nt, FN(0, tiles, __VA_ARGS__))
-#endif
+   result does not depend on the thread count or on who took which chunk.  Chunks rather
+   than one fixed share each: a worker that starts late (another process has its core, or
+   it was asleep: waking one took 0.1-0.7 ms on the development VM) leaves its work to the
+   threads that are running instead of keeping them waiting with their half done. */
+#define SMALL_RUN(J, TASK, nt)                                                                \
+    do {                                                                                      \
+        int64_t share_ = (J)->tiles / (8 * (int64_t)(nt));                                    \
+        (J)->chunk = share_ > 0 ? share_ : 1;                                                 \
+        atomic_init(&(J)->next, 0);                                                           \
+        tg_team_run_(nt, TASK, J);                                                            \
+    } while (0)
 
 /* Each instantiation names its vector type, tile and mask operations first. */
 #define VT_ __m512

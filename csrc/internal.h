@@ -2,6 +2,7 @@
 #ifndef TINYGRAD_EDU_INTERNAL_H
 #define TINYGRAD_EDU_INTERNAL_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -51,6 +52,27 @@ static inline int tg_threads_for_(int64_t work) {
     }
     return nt;
 }
+
+/* ---------------------------------------------------------------- the team (team.c)
+
+   The core's own worker threads, for short kernels run back to back (the GEMM): an idle
+   worker stays awake about a millisecond, yielding the CPU to anyone who wants it, then
+   sleeps.  tg_team_run_(nt, fn, arg) calls fn(arg, tid, nt_used) for tid 0..nt_used-1, tid 0
+   on the calling thread, and returns nt_used once all are done.  nt_used may be smaller
+   than nt (1 inside an OpenMP region or a task, or while another thread runs a task), so fn
+   must split its work from the nt it is handed and give the same result for any. */
+typedef void (*tg_team_fn)(void *arg, int tid, int nt);
+int tg_team_run_(int nt, tg_team_fn fn, void *arg);
+/* 1 when workers 1..nt-1 exist and are awake (a task posted now starts at once), else 0. */
+int tg_team_awake_(int nt);
+/* Wake workers 1..nt-1 (starting them if need be) without a task, so that they are awake
+   for the next one; returns at once (does nothing while another thread runs a task). */
+void tg_team_wake_(int nt);
+
+/* Wait until *word != value (differ != 0) or *word == value (differ == 0): spin about
+   50 us, then yield the CPU between looks, after 1 ms nap 20 us between looks.  For a
+   thread waiting on threads that are running (not on a sleeping one). */
+void tg_wait_(atomic_int *word, int value, int differ);
 
 /* Merge adjacent dimensions that every operand walks as one (stride[i] == stride[i+1] *
    shape[i+1] for all of them) and drop size-1 dimensions.  `strides` holds `nops` pointers

@@ -83,6 +83,11 @@ int tg_set_num_threads(int n);
 /* Number of threads kernels may use (OMP_NUM_THREADS or the core count by default; 1
    without OpenMP). */
 int tg_get_num_threads(void);
+/* Threads in the core's own team (team.c: the caller plus the workers started so far). */
+int tg_team_size(void);
+/* How long (microseconds) an idle team worker stays awake before it sleeps; a negative
+   value only reads it. Returns the previous value. Default 1000, or TINYGRAD_EDU_AWAKE_US. */
+int64_t tg_team_set_awake_us(int64_t us);
 /* Compiler, flags and OpenMP status the extension was built with. */
 const char *tg_build_info(void);
 /* SIMD code path chosen at run time: 0 generic C, 2 AVX2+FMA. */

@@ -290,7 +290,7 @@ def test_inside_callers_openmp_region(tmp_path):
     src.write_text(NESTED_C)
     exe = tmp_path / "nested"
     build = subprocess.run([cc, "-std=c11", "-O1", "-fopenmp", f"-I{csrc}", str(src),
-                            *map(str, sorted(csrc.glob("gemm*.c"))), str(csrc / "runtime.c"),
+                            *map(str, sorted(csrc.glob("gemm*.c"))), str(csrc / "runtime.c"), str(csrc / "team.c"),
                             "-o", str(exe)], capture_output=True, check=False)
     assert build.returncode == 0, build.stderr.decode()
     run = subprocess.run([str(exe)], capture_output=True, timeout=120, check=False)

@@ -93,3 +93,116 @@ def test_forked_child_runs_serially_instead_of_hanging():
     finally:
         c.set_num_threads(previous)
     assert result == (float(x.size), 1)
+
+
+# ---------------------------------------------------------------- the core's own team (csrc/team.c)
+# The matrix products run on the team: its workers stay awake about a millisecond after a
+# task, then sleep on a condition variable. These tests drive the hand-over protocol in the
+# ways that could lose a wake-up or a task (sleeping workers, concurrent callers, fork).
+
+def _gemm_pair(seed=0, n=200, dtype=np.float32):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((n, n)).astype(dtype), rng.standard_normal((n, n)).astype(dtype)
+
+
+@needs_c
+def test_team_awake_setting_roundtrip_and_validation():
+    from tinygrad_edu.backend import c
+    previous = c.team_awake_us()
+    try:
+        assert c.team_awake_us(0) == previous
+        assert c.team_awake_us() == 0
+        assert c.team_awake_us(250) == 0 and c.team_awake_us() == 250
+    finally:
+        c.team_awake_us(previous)
+    for bad in (-1, 1.5, True, "3"):
+        with pytest.raises(ValueError, match="team_awake_us: need an int >= 0"):
+            c.team_awake_us(bad)
+    assert run_python("import json; from tinygrad_edu.backend import c; "
+                      "print(json.dumps(c.team_awake_us()))", TINYGRAD_EDU_AWAKE_US="40") == 40
+
+
+@needs_c
+def test_team_products_match_one_thread_with_sleeping_and_awake_workers():
+    from tinygrad_edu.backend import c
+    a, b = _gemm_pair()
+    previous, awake = c.set_num_threads(1), c.team_awake_us()
+    try:
+        want = c.matmul(a, b)
+        c.set_num_threads(2)
+        for us in (0, 1000):  # 0: the worker sleeps after every product and is woken again
+            c.team_awake_us(us)
+            for _ in range(20):
+                assert np.array_equal(c.matmul(a, b), want)
+        assert c.thread_info()["team_threads"] >= 2
+    finally:
+        c.set_num_threads(previous)
+        c.team_awake_us(awake)
+
+
+@needs_c
+def test_team_many_handovers_to_a_sleeping_worker_do_not_hang():
+    # A lost wake-up would hang here: thousands of products, each handed to a worker that
+    # went to sleep right after the previous one (awake window 0). Own interpreter, timeout.
+    code = ("import json, numpy as np; from tinygrad_edu.backend import c\n"
+            "c.set_num_threads(2); c.team_awake_us(0)\n"
+            "rng = np.random.default_rng(1)\n"
+            "a = rng.standard_normal((96, 160)).astype(np.float32)\n"
+            "b = rng.standard_normal((160, 128)).astype(np.float32)\n"
+            "want = c.matmul(a, b); ok = True\n"
+            "for i in range(3000): ok = ok and np.array_equal(c.matmul(a, b), want)\n"
+            "print(json.dumps(ok))")
+    assert run_python(code) is True
+
+
+@needs_c
+def test_team_concurrent_callers_get_correct_products():
+    # cffi releases the GIL, so two Python threads can enter the GEMM together: one gets the
+    # team, the other runs its product alone; both results must be exact.
+    import threading
+    from tinygrad_edu.backend import c
+    pairs = [_gemm_pair(seed) for seed in range(2)]
+    previous = c.set_num_threads(1)
+    wants = [c.matmul(a, b) for a, b in pairs]
+    c.set_num_threads(2)
+    failures = []
+
+    def work(i):
+        a, b = pairs[i]
+        for _ in range(30):
+            if not np.array_equal(c.matmul(a, b), wants[i]):
+                failures.append(i)
+
+    try:
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert not any(t.is_alive() for t in threads)
+    finally:
+        c.set_num_threads(previous)
+    assert failures == []
+
+
+def _child_team_product(args):
+    from tinygrad_edu.backend import c
+    a, b = args
+    c.set_num_threads(2)  # past the fork handler's 1: the team must start afresh in the child
+    return c.matmul(a, b), c.thread_info()["team_threads"]
+
+
+@needs_c
+@pytest.mark.skipif(sys.platform != "linux", reason="fork start method")
+def test_forked_child_restarts_the_team():
+    from tinygrad_edu.backend import c
+    a, b = _gemm_pair(seed=3)
+    previous = c.set_num_threads(2)
+    try:
+        want = c.matmul(a, b)  # the parent's team has a worker now
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            got, team = pool.apply_async(_child_team_product, ((a, b),)).get(timeout=60)
+    finally:
+        c.set_num_threads(previous)
+    assert np.array_equal(got, want)
+    assert team >= 2

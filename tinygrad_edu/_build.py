@@ -66,6 +66,9 @@ def _flags():
         san = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-O1", "-g"]
         cflags += san
         lflags += san
+    if os.name == "posix":  # csrc/team.c starts worker threads (older glibc: libpthread)
+        cflags.append("-pthread")
+        lflags.append("-pthread")
     if not _flag("TINYGRAD_EDU_NO_OPENMP") and _openmp_works():
         cflags.append("-fopenmp")
         lflags.append("-fopenmp")

@@ -3,7 +3,7 @@
  * One process, so machine-wide drift hits every build alike; use it to decide whether a
  * change to csrc/gemm*.c pays (e.g. old tree against new tree, or two -D settings).
  *
- *   gcc -std=c11 -O3 -fopenmp -fPIC -shared -Icsrc csrc/gemm*.c csrc/runtime.c -o /tmp/new.so
+ *   gcc -std=c11 -O3 -fopenmp -fPIC -shared -Icsrc csrc/gemm*.c csrc/runtime.c csrc/team.c -o /tmp/new.so
  *   (the same from the old tree into /tmp/old.so)
  *   gcc -O2 benchmarks/gemm/ab_builds.c -o /tmp/ab_builds -ldl
  *   OMP_WAIT_POLICY=passive /tmp/ab_builds f32 256 256 256 30 2 /tmp/old.so /tmp/new.so

@@ -1,7 +1,7 @@
 /* Standalone GEMM timing without Python: best and median GFLOP/s of tg_gemm over repeats.
  *
- *   gcc -std=c11 -O3 -fopenmp -DTG_GEMM_TUNING -Icsrc csrc/gemm.c csrc/gemm_kernels.c \
- *       csrc/runtime.c benchmarks/gemm/harness.c -o /tmp/gemm_harness
+ *   gcc -std=c11 -O3 -fopenmp -DTG_GEMM_TUNING -Icsrc csrc/gemm*.c \
+ *       csrc/runtime.c csrc/team.c benchmarks/gemm/harness.c -o /tmp/gemm_harness
  *   OMP_NUM_THREADS=1 /tmp/gemm_harness f32|f64 M N K [--ta] [--tb] [--reps R]
  *       [--path auto|blocked|small|direct] [--isa generic|avx2|avx512] [--blocks MC,KC,NC]
  *

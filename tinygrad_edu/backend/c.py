@@ -685,7 +685,24 @@ def thread_info():
         policy = " ".join(f"{k}={_os.environ[k]}" for k in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")
                           if k in _os.environ)
     return {"num_threads": get_num_threads(), "openmp": "openmp: yes" in build_info(),
-            "wait_policy": policy, "OMP_NUM_THREADS": _os.environ.get("OMP_NUM_THREADS")}
+            "wait_policy": policy, "OMP_NUM_THREADS": _os.environ.get("OMP_NUM_THREADS"),
+            "team_threads": _lib.tg_team_size(), "team_awake_us": team_awake_us()}
+
+
+def team_awake_us(us=None):
+    """How long (microseconds) an idle worker of the core's own team stays awake after a
+    task before it sleeps (csrc/team.c: the matrix products use that team); with ``us``, set
+    it and return the previous value. Default 1000, or ``TINYGRAD_EDU_AWAKE_US``. 0 makes
+    workers sleep at once (kind to a busy machine, slower for back-to-back products)."""
+    if us is None:
+        return _lib.tg_team_set_awake_us(-1)
+    try:
+        k = None if isinstance(us, bool) else _operator.index(us)
+    except TypeError:
+        k = None
+    if k is None or k < 0:
+        raise ValueError(f"team_awake_us: need an int >= 0 (microseconds), got {us!r}")
+    return _lib.tg_team_set_awake_us(_builtins.min(k, 10 ** 9))
 
 
 def build_info():

@@ -1,0 +1,276 @@
+/* team.c -- the C core's own worker threads, for kernels short enough that waking a
+ * sleeping thread would cost more than the work (the GEMM: gemm.c, gemm_small.c).
+ *
+ * OpenMP offers two ways for an idle worker to wait for the next parallel region, and on a
+ * machine shared with other programs neither is right for back-to-back 0.1-1 ms kernels:
+ *   - sleep (OMP_WAIT_POLICY=passive, the package default, docs/threads.md): waking the
+ *     worker is a futex call plus a scheduler wake-up, measured at 0.1-0.7 ms on the
+ *     development VM, so a 2-thread 256x256 product was slower than a 1-thread one;
+ *   - spin (libgomp's default, OpenBLAS's habit): the worker burns a core for milliseconds
+ *     after every region without ever giving it up, and on a loaded machine the thread it
+ *     waits for may be the one it keeps off the CPU (a LeNet step went from 5 ms to 35 ms).
+ * A team worker here does both, in turn: after each task it stays awake for AWAKE_US
+ * (spinning on its mailbox for SPIN_NS, then calling sched_yield between looks, so that any
+ * other runnable thread gets the core first), and only then sleeps on a condition variable.
+ * A training step or a benchmark loop finds it awake; an idle process pays nothing after
+ * about a millisecond.
+ *
+ * One task at a time: a second caller (another Python thread; cffi releases the GIL) finds
+ * the team busy and runs its task alone, as does a call from inside a task or an OpenMP
+ * region.  Tasks must therefore give the same result for every thread count they are handed
+ * (the GEMM does: threads split C, never a sum).
+ *
+ * Each worker has a mailbox: the caller writes the task, bumps the mailboxes of the workers it
+ * needs (only those: a worker not needed stays asleep) and runs its own share as thread 0,
+ * then waits until the others report done.  After fork() the child has no workers: a handler
+ * forgets them and they are started again on first use.
+ */
+#define _GNU_SOURCE /* pthread_atfork, sched_yield, nanosleep, clock_gettime */
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h> /* _mm_pause */
+#define CPU_RELAX() _mm_pause()
+#else
+#define CPU_RELAX() ((void)0)
+#endif
+
+#include "internal.h"
+
+#define TEAM_MAX 64          /* workers at most (thread ids 1..TEAM_MAX) */
+#define SPIN_NS 50000L       /* a waiting thread spins this long, then yields between looks */
+#define YIELD_NS 1000000L    /* ... and a caller waiting for its workers naps after this */
+#ifndef TG_TEAM_AWAKE_US
+#define TG_TEAM_AWAKE_US 1000 /* how long an idle worker stays awake (TINYGRAD_EDU_AWAKE_US) */
+#endif
+
+static int64_t now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void tg_wait_(atomic_int *word, int value, int differ) {
+    int64_t t0 = 0;
+    for (unsigned i = 0;; i++) {
+        int w = atomic_load_explicit(word, memory_order_acquire);
+        if (differ ? w != value : w == value) return;
+        CPU_RELAX();
+        if (i % 64 != 63) continue; /* look at the clock now and then */
+        int64_t t = now_ns();
+        if (t0 == 0) t0 = t;
+        if (t - t0 > YIELD_NS) {
+            struct timespec nap = {0, 20000};
+            nanosleep(&nap, NULL);
+        } else if (t - t0 > SPIN_NS) {
+            sched_yield();
+        }
+    }
+}
+
+typedef struct {
+    _Alignas(64) atomic_uint post; /* bumped by the caller: one new task */
+    atomic_int sleeping;           /* 1 while the worker waits on `wake` */
+    int nudged;                    /* under `lock`: wake up without a task */
+    pthread_mutex_t lock;
+    pthread_cond_t wake;
+} mailbox_t;
+
+static mailbox_t g_box[TEAM_MAX + 1]; /* index = thread id; 0 (the caller) unused */
+static int g_started;                 /* workers running; changed only by the team owner */
+static atomic_flag g_busy = ATOMIC_FLAG_INIT; /* held by the caller running a task */
+static pthread_once_t g_once = PTHREAD_ONCE_INIT;
+static _Atomic int64_t g_awake_ns = (int64_t)TG_TEAM_AWAKE_US * 1000;
+
+/* The task: written by the owner before it bumps the mailboxes, read by the workers after. */
+static tg_team_fn g_fn;
+static void *g_arg;
+static int g_nt;
+static _Alignas(64) atomic_int g_pending; /* workers of the current task not yet done */
+
+static _Thread_local int t_in_team; /* set in workers and in the owner during a task */
+static int g_owner_cpu = -1;         /* the CPU the owner was on when it posted the task */
+
+/* A worker that finds itself on the owner's CPU moves to another one it may use.
+   Seen on the development VM: while another thread (numpy's BLAS spinning after a call)
+   had the second core, a woken worker was put on the owner's core, and then both stayed
+   there: the scheduler does not move a thread that ran within the last half millisecond
+   ("cache hot"), and these two are never idle that long.  Every product then ran its two
+   halves in turn on one core, plus the waits: 150 us instead of 25 us for 128x128x128.
+   Excluding the owner's CPU from the worker's affinity mask forces the move; the mask is
+   put back at once, which leaves the thread where it now is. */
+static void move_off_cpu(int cpu) {
+#ifdef __linux__
+    cpu_set_t allowed, others;
+    if (cpu < 0 || cpu >= CPU_SETSIZE) return;
+    if (pthread_getaffinity_np(pthread_self(), sizeof allowed, &allowed) != 0) return;
+    others = allowed;
+    CPU_CLR(cpu, &others);
+    if (CPU_COUNT(&others) == 0) return; /* nowhere else to go */
+    if (pthread_setaffinity_np(pthread_self(), sizeof others, &others) == 0)
+        pthread_setaffinity_np(pthread_self(), sizeof allowed, &allowed);
+#else
+    (void)cpu;
+#endif
+}
+
+static int current_cpu(void) {
+#ifdef __linux__
+    return sched_getcpu();
+#else
+    return -1;
+#endif
+}
+
+/* Wait for the mailbox to move past `seen`: spin, then yield, then sleep.  A nudge
+   (tg_team_wake_) ends the sleep without a task and starts the awake window again. */
+static unsigned await_post(mailbox_t *box, unsigned seen) {
+    for (;;) {
+        int64_t t0 = now_ns();
+        for (unsigned i = 0;; i++) {
+            unsigned p = atomic_load_explicit(&box->post, memory_order_acquire);
+            if (p != seen) return p;
+            CPU_RELAX();
+            if (i % 64 != 63) continue;
+            int64_t t = now_ns() - t0;
+            if (t > atomic_load_explicit(&g_awake_ns, memory_order_relaxed)) break;
+            if (t > SPIN_NS) sched_yield();
+        }
+        pthread_mutex_lock(&box->lock);
+        /* seq_cst store then load here, seq_cst bump then load in tg_team_run_: at least
+           one of the two sees the other's write, so a wake-up cannot be lost. */
+        atomic_store(&box->sleeping, 1);
+        unsigned p;
+        while ((p = atomic_load(&box->post)) == seen && !box->nudged)
+            pthread_cond_wait(&box->wake, &box->lock);
+        atomic_store(&box->sleeping, 0);
+        box->nudged = 0;
+        pthread_mutex_unlock(&box->lock);
+        if (p != seen) return p;
+    }
+}
+
+static void *worker_main(void *arg) {
+    int tid = (int)(intptr_t)arg;
+    mailbox_t *box = &g_box[tid];
+    unsigned seen = 0; /* a new worker's mailbox starts at 0 (init_box); its first post may
+                          come before the thread runs */
+    t_in_team = 1;
+    for (;;) {
+        seen = await_post(box, seen);
+        int cpu = current_cpu();
+        if (cpu >= 0 && cpu == g_owner_cpu) move_off_cpu(cpu);
+        g_fn(g_arg, tid, g_nt);
+        atomic_fetch_sub_explicit(&g_pending, 1, memory_order_release);
+    }
+    return NULL;
+}
+
+static void init_box(mailbox_t *box) {
+    atomic_init(&box->post, 0);
+    atomic_init(&box->sleeping, 0);
+    box->nudged = 0;
+    pthread_mutex_init(&box->lock, NULL);
+    pthread_cond_init(&box->wake, NULL);
+}
+
+/* In a forked child only the forking thread exists: forget the workers. */
+static void after_fork_in_child(void) {
+    for (int i = 1; i <= TEAM_MAX; i++) init_box(&g_box[i]);
+    g_started = 0;
+    atomic_flag_clear(&g_busy);
+}
+
+static void team_init(void) {
+    for (int i = 1; i <= TEAM_MAX; i++) init_box(&g_box[i]);
+    const char *awake = getenv("TINYGRAD_EDU_AWAKE_US");
+    if (awake != NULL && *awake != '\0') {
+        long us = strtol(awake, NULL, 10);
+        g_awake_ns = us < 0 ? 0 : (int64_t)us * 1000;
+    }
+    pthread_atfork(NULL, NULL, after_fork_in_child);
+}
+
+/* Start workers up to thread id nt - 1; returns how many threads the team now has. */
+static int grow(int nt) {
+    while (g_started + 1 < nt) {
+        pthread_t th;
+        pthread_attr_t attr;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        int err = pthread_create(&th, &attr, worker_main, (void *)(intptr_t)(g_started + 1));
+        pthread_attr_destroy(&attr);
+        if (err != 0) break; /* run with the workers we have */
+        g_started++;
+    }
+    return g_started + 1 < nt ? g_started + 1 : nt;
+}
+
+int tg_team_run_(int nt, tg_team_fn fn, void *arg) {
+    if (nt > TEAM_MAX + 1) nt = TEAM_MAX + 1;
+#ifdef _OPENMP
+    if (omp_in_parallel()) nt = 1;
+#endif
+    if (nt <= 1 || t_in_team || atomic_flag_test_and_set_explicit(&g_busy, memory_order_acquire)) {
+        fn(arg, 0, 1);
+        return 1;
+    }
+    pthread_once(&g_once, team_init);
+    nt = grow(nt);
+    g_fn = fn, g_arg = arg, g_nt = nt, g_owner_cpu = current_cpu();
+    atomic_store_explicit(&g_pending, nt - 1, memory_order_relaxed);
+    for (int i = 1; i < nt; i++) {
+        mailbox_t *box = &g_box[i];
+        atomic_fetch_add(&box->post, 1); /* seq_cst: see await_post */
+        if (atomic_load(&box->sleeping)) {
+            pthread_mutex_lock(&box->lock);
+            pthread_cond_signal(&box->wake);
+            pthread_mutex_unlock(&box->lock);
+        }
+    }
+    t_in_team = 1;
+    fn(arg, 0, nt);
+    t_in_team = 0;
+    tg_wait_(&g_pending, 0, 0);
+    atomic_flag_clear_explicit(&g_busy, memory_order_release);
+    return nt;
+}
+
+int tg_team_awake_(int nt) {
+    if (nt > TEAM_MAX + 1) nt = TEAM_MAX + 1;
+    if (nt - 1 > g_started) return 0;
+    for (int i = 1; i < nt; i++)
+        if (atomic_load(&g_box[i].sleeping)) return 0;
+    return 1;
+}
+
+void tg_team_wake_(int nt) {
+    if (nt > TEAM_MAX + 1) nt = TEAM_MAX + 1;
+    if (nt <= 1 || t_in_team || atomic_flag_test_and_set_explicit(&g_busy, memory_order_acquire))
+        return;
+    pthread_once(&g_once, team_init);
+    nt = grow(nt);
+    for (int i = 1; i < nt; i++) {
+        mailbox_t *box = &g_box[i];
+        if (!atomic_load(&box->sleeping)) continue;
+        pthread_mutex_lock(&box->lock);
+        box->nudged = 1;
+        pthread_cond_signal(&box->wake);
+        pthread_mutex_unlock(&box->lock);
+    }
+    atomic_flag_clear_explicit(&g_busy, memory_order_release);
+}
+
+int tg_team_size(void) { return g_started + 1; }
+
+int64_t tg_team_set_awake_us(int64_t us) {
+    pthread_once(&g_once, team_init); /* so that the environment is read first */
+    int64_t previous = atomic_load(&g_awake_ns) / 1000;
+    if (us >= 0) atomic_store(&g_awake_ns, us * 1000);
+    return previous;
+}
