@@ -106,7 +106,7 @@ typedef struct {
         int64_t share_ = (J)->tiles / (8 * (int64_t)(nt));                                    \
         (J)->chunk = share_ > 0 ? share_ : 1;                                                 \
         atomic_init(&(J)->next, 0);                                                           \
-        tg_team_run_(nt, TASK, J);                                                            \
+        tg_team_run_dynamic_(nt, TASK, J);                                                            \
     } while (0)
 
 /* Each instantiation names its vector type, tile and mask operations first. */

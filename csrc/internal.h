@@ -63,6 +63,11 @@ static inline int tg_threads_for_(int64_t work) {
    must split its work from the nt it is handed and give the same result for any. */
 typedef void (*tg_team_fn)(void *arg, int tid, int nt);
 int tg_team_run_(int nt, tg_team_fn fn, void *arg);
+/* The same for work that any number of threads can share as they come (chunks from a
+   counter): fn(arg, 0, nt) on the calling thread must finish the whole task by itself if no
+   worker turns up; when it returns the task closes, and only workers already inside are
+   waited for (one that was asleep or preempted never holds the caller up). */
+int tg_team_run_dynamic_(int nt, tg_team_fn fn, void *arg);
 /* 1 when workers 1..nt-1 exist and are awake (a task posted now starts at once), else 0. */
 int tg_team_awake_(int nt);
 /* Wake workers 1..nt-1 (starting them if need be) without a task, so that they are awake

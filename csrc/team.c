@@ -86,12 +86,32 @@ static int g_started;                 /* workers running; changed only by the te
 static atomic_flag g_busy = ATOMIC_FLAG_INIT; /* held by the caller running a task */
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static _Atomic int64_t g_awake_ns = (int64_t)TG_TEAM_AWAKE_US * 1000;
+/* Until this time (now_ns) workers sleep right after each task: set when a worker was
+   preempted during a task or while awake (another program wants the CPUs). */
+#define CONTENDED_NS 100000000L /* 0.1 s */
+static _Atomic int64_t g_sleep_until_ns = 0;
+static atomic_long g_contended; /* how often: reported by tg_team_contended() */
 
-/* The task: written by the owner before it bumps the mailboxes, read by the workers after. */
+static void note_contention(int64_t now) {
+    atomic_store_explicit(&g_sleep_until_ns, now + CONTENDED_NS, memory_order_relaxed);
+    atomic_fetch_add_explicit(&g_contended, 1, memory_order_relaxed);
+}
+
+/* The task: written by the owner before it opens the task, read by workers that joined. */
 static tg_team_fn g_fn;
 static void *g_arg;
-static int g_nt;
-static _Alignas(64) atomic_int g_pending; /* workers of the current task not yet done */
+static uint32_t g_seq; /* tasks posted so far (the owner's counter) */
+/* The join word: the task's sequence number (bits 32-63), its thread count (bits 17-31),
+   "open" (bit 16) and how many workers joined it (bits 0-15).  A worker joins with one
+   compare-and-swap, only an open task, only once, only if its id is below the thread count;
+   the owner closes the task, and then waits for exactly the workers that joined.  One word,
+   so that a worker that slept through a task cannot join the next one by mistake. */
+#define J_OPEN ((uint64_t)1 << 16)
+#define J_COUNT(w) ((int)((w)&0xffff))
+#define J_NT(w) ((int)(((w) >> 17) & 0x7fff))
+#define J_SEQ(w) ((uint32_t)((w) >> 32))
+static _Alignas(64) _Atomic uint64_t g_join;
+static _Alignas(64) atomic_int g_done; /* workers of the current task that finished it */
 
 static _Thread_local int t_in_team; /* set in workers and in the owner during a task */
 static int g_owner_cpu = -1;         /* the CPU the owner was on when it posted the task */
@@ -127,18 +147,40 @@ static int current_cpu(void) {
 #endif
 }
 
-/* Wait for the mailbox to move past `seen`: spin, then yield, then sleep.  A nudge
+/* CPU time this thread has used; the wall-clock time beyond it, over an interval in which
+   the thread never blocked, is time it spent runnable but off the CPU: preempted by
+   another thread, or handing the CPU over in sched_yield. */
+static int64_t thread_cpu_ns(void) {
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0) return -1;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+#define LOST_NS 400000L /* off the CPU this long: another program wants it (kernel threads'
+                           blips are microseconds) */
+
+/* Wait for the mailbox to move past `seen`: stay awake (spin, then yield between looks) for
+   the awake window, then sleep.  The window ends early as soon as another thread wanted this
+   CPU (this one spent over LOST_NS runnable but off it), and for CONTENDED_NS after a worker
+   was preempted during a task, workers sleep right after each task: on a loaded machine an awake worker only takes
+   CPU time from others, and a worker that was preempted while awake is not running when the
+   next task comes: the owner then waited a whole time slice (4 ms instead of 0.2 ms for a
+   256x256 product with one busy process beside it, measured on the development VM), while a
+   sleeping worker is woken with the scheduler's preference for threads that slept.  A nudge
    (tg_team_wake_) ends the sleep without a task and starts the awake window again. */
 static unsigned await_post(mailbox_t *box, unsigned seen) {
     for (;;) {
-        int64_t t0 = now_ns();
+        int64_t t0 = now_ns(), cpu0 = thread_cpu_ns();
+        int64_t awake = atomic_load_explicit(&g_awake_ns, memory_order_relaxed);
+        if (t0 < atomic_load_explicit(&g_sleep_until_ns, memory_order_relaxed)) awake = 0;
         for (unsigned i = 0;; i++) {
             unsigned p = atomic_load_explicit(&box->post, memory_order_acquire);
             if (p != seen) return p;
             CPU_RELAX();
             if (i % 64 != 63) continue;
             int64_t t = now_ns() - t0;
-            if (t > atomic_load_explicit(&g_awake_ns, memory_order_relaxed)) break;
+            if (t > awake) break;
+            if (cpu0 >= 0 && t - (thread_cpu_ns() - cpu0) > LOST_NS)
+                break; /* another thread wants this CPU (perhaps one of our OpenMP workers) */
             if (t > SPIN_NS) sched_yield();
         }
         pthread_mutex_lock(&box->lock);
@@ -160,13 +202,26 @@ static void *worker_main(void *arg) {
     mailbox_t *box = &g_box[tid];
     unsigned seen = 0; /* a new worker's mailbox starts at 0 (init_box); its first post may
                           come before the thread runs */
+    uint32_t last = 0;  /* the last task joined (sequence numbers start at 1) */
     t_in_team = 1;
     for (;;) {
         seen = await_post(box, seen);
+        uint64_t w = atomic_load_explicit(&g_join, memory_order_acquire);
+        int joined = 0;
+        while (!joined && (w & J_OPEN) && J_SEQ(w) != last && tid < J_NT(w))
+            joined = atomic_compare_exchange_weak_explicit(&g_join, &w, w + 1,
+                                                           memory_order_acq_rel,
+                                                           memory_order_acquire);
+        if (!joined) continue; /* too late: the owner did the work itself */
+        last = J_SEQ(w);
         int cpu = current_cpu();
         if (cpu >= 0 && cpu == g_owner_cpu) move_off_cpu(cpu);
-        g_fn(g_arg, tid, g_nt);
-        atomic_fetch_sub_explicit(&g_pending, 1, memory_order_release);
+        int64_t t0 = now_ns(), cpu0 = thread_cpu_ns();
+        g_fn(g_arg, tid, J_NT(w));
+        atomic_fetch_add_explicit(&g_done, 1, memory_order_release);
+        int64_t t1 = now_ns();
+        if (cpu0 >= 0 && (t1 - t0) - (thread_cpu_ns() - cpu0) > LOST_NS)
+            note_contention(t1); /* preempted during the task */
     }
     return NULL;
 }
@@ -183,6 +238,8 @@ static void init_box(mailbox_t *box) {
 static void after_fork_in_child(void) {
     for (int i = 1; i <= TEAM_MAX; i++) init_box(&g_box[i]);
     g_started = 0;
+    atomic_store(&g_join, 0);
+    atomic_store(&g_done, 0);
     atomic_flag_clear(&g_busy);
 }
 
@@ -211,7 +268,7 @@ static int grow(int nt) {
     return g_started + 1 < nt ? g_started + 1 : nt;
 }
 
-int tg_team_run_(int nt, tg_team_fn fn, void *arg) {
+static int team_run(int nt, tg_team_fn fn, void *arg, int dynamic) {
     if (nt > TEAM_MAX + 1) nt = TEAM_MAX + 1;
 #ifdef _OPENMP
     if (omp_in_parallel()) nt = 1;
@@ -222,8 +279,11 @@ int tg_team_run_(int nt, tg_team_fn fn, void *arg) {
     }
     pthread_once(&g_once, team_init);
     nt = grow(nt);
-    g_fn = fn, g_arg = arg, g_nt = nt, g_owner_cpu = current_cpu();
-    atomic_store_explicit(&g_pending, nt - 1, memory_order_relaxed);
+    g_fn = fn, g_arg = arg, g_owner_cpu = current_cpu();
+    atomic_store_explicit(&g_done, 0, memory_order_relaxed);
+    if (++g_seq == 0) g_seq = 1; /* 0 means "none" to a new worker */
+    atomic_store_explicit(&g_join, (uint64_t)g_seq << 32 | (uint64_t)nt << 17 | J_OPEN,
+                          memory_order_release);
     for (int i = 1; i < nt; i++) {
         mailbox_t *box = &g_box[i];
         atomic_fetch_add(&box->post, 1); /* seq_cst: see await_post */
@@ -236,10 +296,21 @@ int tg_team_run_(int nt, tg_team_fn fn, void *arg) {
     t_in_team = 1;
     fn(arg, 0, nt);
     t_in_team = 0;
-    tg_wait_(&g_pending, 0, 0);
+    /* A static task needs every worker (each owns a share); a dynamic one is finished when
+       the owner's fn returns, so it closes the task and waits only for the workers that
+       joined in time -- not for one that is asleep or preempted. */
+    int joined = nt - 1;
+    if (dynamic)
+        joined = J_COUNT(atomic_fetch_and_explicit(&g_join, ~J_OPEN, memory_order_acq_rel));
+    tg_wait_(&g_done, joined, 0);
+    atomic_store_explicit(&g_join, 0, memory_order_relaxed);
     atomic_flag_clear_explicit(&g_busy, memory_order_release);
     return nt;
 }
+
+int tg_team_run_(int nt, tg_team_fn fn, void *arg) { return team_run(nt, fn, arg, 0); }
+
+int tg_team_run_dynamic_(int nt, tg_team_fn fn, void *arg) { return team_run(nt, fn, arg, 1); }
 
 int tg_team_awake_(int nt) {
     if (nt > TEAM_MAX + 1) nt = TEAM_MAX + 1;
@@ -265,6 +336,8 @@ void tg_team_wake_(int nt) {
     }
     atomic_flag_clear_explicit(&g_busy, memory_order_release);
 }
+
+long tg_team_contended(void) { return atomic_load(&g_contended); }
 
 int tg_team_size(void) { return g_started + 1; }
 

@@ -85,6 +85,9 @@ int tg_set_num_threads(int n);
 int tg_get_num_threads(void);
 /* Threads in the core's own team (team.c: the caller plus the workers started so far). */
 int tg_team_size(void);
+/* How often a team worker found another thread wanting its CPU (preempted during a task or
+   while awake); after each, workers sleep right after their tasks for 0.2 s. */
+long tg_team_contended(void);
 /* How long (microseconds) an idle team worker stays awake before it sleeps; a negative
    value only reads it. Returns the previous value. Default 1000, or TINYGRAD_EDU_AWAKE_US. */
 int64_t tg_team_set_awake_us(int64_t us);
