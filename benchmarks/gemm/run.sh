@@ -5,5 +5,5 @@ set -e
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 PY="${PYTHON:-python}"
 LIB="${TMPDIR:-/tmp}/tg_gemm_bench.so"
-${CC:-gcc} -std=c11 -O3 -fopenmp -fPIC -shared -I"$ROOT/csrc" "$ROOT"/csrc/gemm*.c "$ROOT/csrc/runtime.c" "$ROOT/csrc/team.c" -o "$LIB"
+${CC:-gcc} -std=c11 -O3 -fopenmp -pthread -fPIC -shared -I"$ROOT/csrc" "$ROOT"/csrc/gemm*.c "$ROOT/csrc/runtime.c" "$ROOT/csrc/team.c" -o "$LIB"
 exec "$PY" "$ROOT/benchmarks/gemm/bench_gemm.py" --lib "$LIB" "$@"

@@ -3,5 +3,5 @@
 set -e
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 LIB="${TMPDIR:-/tmp}/tg_gemm_tune.so"
-${CC:-gcc} -std=c11 -O3 -fopenmp -fPIC -shared -DTG_GEMM_TUNING -I"$ROOT/csrc" "$ROOT"/csrc/gemm*.c "$ROOT/csrc/runtime.c" "$ROOT/csrc/team.c" -o "$LIB"
+${CC:-gcc} -std=c11 -O3 -fopenmp -pthread -fPIC -shared -DTG_GEMM_TUNING -I"$ROOT/csrc" "$ROOT"/csrc/gemm*.c "$ROOT/csrc/runtime.c" "$ROOT/csrc/team.c" -o "$LIB"
 exec "${PYTHON:-python}" "$ROOT/benchmarks/gemm/tune_blocks.py" --lib "$LIB" "$@"
