@@ -600,6 +600,24 @@ def matmul(a, b, trans_a=False, trans_b=False):
     ``trans_a`` means ``a`` is stored as (..., k, m) and is used transposed; likewise
     ``trans_b`` for (..., n, k). Both operands have ndim >= 2.
     """
+    if type(a) is _ndarray and type(b) is _ndarray and a.ndim == 2 and b.ndim == 2:
+        # NOTE: the common case, kept short: two aligned row-major matrices of one dtype
+        dt = a.dtype
+        f = _MM.get(dt)
+        if f is not None and b.dtype is dt:
+            (ra, ca), (rb, cb) = a.shape, b.shape
+            m, k = (ca, ra) if trans_a else (ra, ca)
+            n = rb if trans_b else cb
+            if k == (cb if trans_b else rb) and m and n and k:
+                fa, fb = a.flags, b.flags
+                if fa.c_contiguous and fb.c_contiguous and fa.aligned and fb.aligned:
+                    out = _empty((m, n), dt)
+                    ctype = _ARR[dt]
+                    err = f(trans_a, trans_b, 0, _NULL, m, n, k, _from_buffer(ctype, a), _NULL,
+                            ca, _from_buffer(ctype, b), _NULL, cb, _from_buffer(ctype, out))
+                    if err:
+                        _check(err, "matmul")
+                    return out
     if type(a) is not _ndarray or type(b) is not _ndarray:
         a, b = np.asarray(a), np.asarray(b)
     dt = a.dtype

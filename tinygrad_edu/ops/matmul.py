@@ -18,6 +18,7 @@ class MatMul(Function):
       b plain:      db = op(a)^T @ g       b transposed: db = g^T @ op(a)
     Batch dims that were broadcast are summed back (sum_to_shape).
     """
+    kernel = "matmul"  # with no graph to record (e.g. inside backward): the kernel alone
 
     @staticmethod
     def forward(ctx, a, b, trans_a=False, trans_b=False):
@@ -63,7 +64,11 @@ def check_shapes(sa, sb, op="matmul"):
 def matmul(a, b):
     """numpy-style matmul: 1-D operands are treated as a row / column vector and that axis
     is removed from the result."""
-    if not isinstance(b, Tensor):
+    if type(b) is Tensor:  # NOTE: the common case first: two matrices of one dtype
+        da, db = a.data, b.data
+        if da.ndim == 2 and db.ndim == 2 and da.dtype is db.dtype and da.shape[1] == db.shape[0]:
+            return MatMul.apply(a, b)
+    elif not isinstance(b, Tensor):
         b = Tensor(b)
     check_shapes(a.shape, b.shape)
     if a.dtype != b.dtype:
