@@ -163,12 +163,12 @@ COMPARE_OPS(CMP_AVX_F64)
 
 /* --------------------------------------------------------------- drivers */
 
-/* Start of thread t's share of [0, total): equal chunks rounded up to 64 elements so that
-   two threads never write into one cache line. */
-static inline int64_t chunk_start(int64_t total, int t, int nt) {
-    int64_t chunk = ((total + nt - 1) / nt + 63) & ~(int64_t)63;
-    int64_t s = chunk * t;
-    return s < total ? s : total;
+/* The chunks threads take: about an eighth of an equal share, at least 16384 elements, a
+   multiple of 64 (two threads never write into one cache line). */
+static inline int64_t chunk_size(int64_t total, int nt) {
+    int64_t chunk = total / (8 * (int64_t)nt);
+    if (chunk < 16384) chunk = 16384;
+    return (chunk + 63) & ~(int64_t)63;
 }
 
 /* Validate ndim/shape and compute the element count; -1 on a bad shape. */
@@ -215,6 +215,32 @@ static int64_t count_elements(int ndim, const int64_t *shape) {
         (void)b;                                                                           \
     }
 
+/* One parallel elementwise call: the coalesced iteration, and the counter the team's
+   threads take chunks of output elements from (csrc/team.c, dynamic tasks: the caller does
+   whatever no worker took, so a sleeping or preempted worker never holds it up).  Every
+   element is computed by the same code whoever computes it: the same bits for any thread
+   count and any chunking. */
+#define DEFINE_JOB(T, SFX, TO, KIND)                                                        \
+    typedef struct {                                                                       \
+        KIND##_row_##SFX f;                                                                \
+        int nd;                                                                            \
+        const int64_t *shape, *st;                                                         \
+        const T *a, *b;                                                                    \
+        TO *out;                                                                           \
+        int64_t total, chunk;                                                              \
+        atomic_llong next;                                                                 \
+    } KIND##_job_##SFX;                                                                    \
+    static void KIND##_task_##SFX(void *job, int tid, int nt) {                            \
+        KIND##_job_##SFX *J = (KIND##_job_##SFX *)job;                                     \
+        (void)tid, (void)nt;                                                               \
+        for (;;) {                                                                         \
+            int64_t lo = atomic_fetch_add_explicit(&J->next, J->chunk, memory_order_relaxed); \
+            if (lo >= J->total) return;                                                    \
+            int64_t hi = lo + J->chunk < J->total ? lo + J->chunk : J->total;              \
+            KIND##_range_##SFX(J->f, J->nd, J->shape, J->st, J->a, J->b, J->out, lo, hi);  \
+        }                                                                                  \
+    }
+
 /* Validate, coalesce and run the range function, in parallel above the size threshold. */
 #define DEFINE_RUN(T, SFX, TO, KIND, NOPS)                                                  \
     static int KIND##_run_##SFX(KIND##_row_##SFX f, int cost, int ndim,                   \
@@ -240,20 +266,10 @@ static int64_t count_elements(int ndim, const int64_t *shape) {
             KIND##_range_##SFX(f, nd, cshape, cst, a, b, out, 0, total);                   \
             return TG_OK;                                                                  \
         }                                                                                  \
-        _Pragma("omp parallel num_threads(nt)") {                                          \
-            int t = 0, nth = 1;                                                            \
-            THREAD_ID(t, nth);                                                             \
-            int64_t lo = chunk_start(total, t, nth), hi = chunk_start(total, t + 1, nth);  \
-            if (lo < hi) KIND##_range_##SFX(f, nd, cshape, cst, a, b, out, lo, hi);        \
-        }                                                                                  \
+        KIND##_job_##SFX J = {f, nd, cshape, cst, a, b, out, total, chunk_size(total, nt), 0}; \
+        tg_team_run_dynamic_(nt, KIND##_task_##SFX, &J);                                   \
         return TG_OK;                                                                      \
     }
-
-#ifdef _OPENMP
-#define THREAD_ID(t, nth) (t = omp_get_thread_num(), nth = omp_get_num_threads())
-#else
-#define THREAD_ID(t, nth) ((void)0)
-#endif
 
 #define DEFINE_DTYPE(T, SFX, FN)                                                           \
     typedef void (*un_row_##SFX)(int64_t, const T *, int64_t, T *);                        \
@@ -264,6 +280,9 @@ static int64_t count_elements(int ndim, const int64_t *shape) {
                  f(cnt, a + off[0], st[last], b + off[1], st[TG_MAX_NDIM + last], out + pos)) \
     DEFINE_RANGE(T, SFX, uint8_t, cmp, 2,                                                  \
                  f(cnt, a + off[0], st[last], b + off[1], st[TG_MAX_NDIM + last], out + pos)) \
+    DEFINE_JOB(T, SFX, T, un)                                                              \
+    DEFINE_JOB(T, SFX, T, bin)                                                             \
+    DEFINE_JOB(T, SFX, uint8_t, cmp)                                                       \
     DEFINE_RUN(T, SFX, T, un, 1)                                                           \
     DEFINE_RUN(T, SFX, T, bin, 2)                                                          \
     DEFINE_RUN(T, SFX, uint8_t, cmp, 2)
