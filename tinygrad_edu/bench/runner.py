@@ -237,7 +237,9 @@ def run_worker(threads, args, quiet=False):
                      "machine faster for it at 2 threads, on a busy one much slower (docs/"
                      "threads.md); OMP_WAIT_POLICY=active in the environment makes both spin "
                      "(benchmarks/README.md has such a run). The 1-thread rows are not "
-                     "affected.")
+                     "affected. tinygrad_edu's matrix products and elementwise kernels do not "
+                     "use libgomp: they run on the C core's own worker team, whose workers "
+                     "stay awake about 1 ms after a task (docs/threads.md).")
     start, t0 = machine.loadavg(), time.perf_counter()
     results = []
     try:
