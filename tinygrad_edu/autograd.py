@@ -11,6 +11,8 @@ are written in Tensor ops, so with ``create_graph=True`` the walk records a grap
 and gradients can be differentiated again.
 """
 
+import heapq
+import itertools
 import warnings
 
 import numpy as np
@@ -23,6 +25,9 @@ _observers = []  # callables (node, grad_output, input_grads) — used by teachi
 # (anomaly mode). Empty in normal use: one truthiness test per op (issue 7, measured ~0%).
 _forward_observers = []
 _NO_GRAD = {1: (False,), 2: (False, False), 3: (False, False, False)}
+# Every recorded node gets the next number: a node's inputs were made before it, so visiting
+# nodes from the highest number down visits each one after all the nodes it feeds.
+_next_seq = itertools.count().__next__
 
 
 class Function:
@@ -34,7 +39,7 @@ class Function:
     Every positional argument of ``apply`` is a Tensor; options are keyword arguments.
     """
 
-    __slots__ = ("parents", "needs_input_grad", "__dict__", "__weakref__")
+    __slots__ = ("parents", "needs_input_grad", "seq", "__dict__", "__weakref__")
     # Defaults read from the class until a node sets its own (saves four stores per op).
     saved = ()  # tensors kept by save_for_backward; None once freed after backward
     saved_versions = ()
@@ -65,6 +70,7 @@ class Function:
                     for obs in _forward_observers:
                         obs(ctx, tensors, data)
                 ctx.parents = tensors
+                ctx.seq = _next_seq()
                 out = _wrap(data, True, ctx)
                 if data.base is not None:
                     _share_version(out, tensors)
@@ -307,25 +313,31 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     global _grad_enabled
     leaf_grads = {}  # id(leaf) -> [leaf, grad]
     node_grads = {}
+    # The walk: a heap of the nodes that have a gradient waiting, highest sequence number
+    # first (see _next_seq), so a node runs once every node it feeds has run.
+    heap = []
     for t, g in zip(roots, root_grads):
-        if t._ctx is None:
+        c = t._ctx
+        if c is None:
             entry = leaf_grads.setdefault(id(t), [t, None])
             entry[1] = _accumulate(entry[1], g)
         else:
-            node_grads[t._ctx] = _accumulate(node_grads.get(t._ctx), g)
+            old = node_grads.get(c)
+            if old is None:
+                heapq.heappush(heap, (-c.seq, c))
+            node_grads[c] = _accumulate(old, g)
     wanted = None if inputs is None else {t._ctx for t in inputs if t._ctx is not None}
     captured = {}
-    order = _topological_order([t._ctx for t in roots if t._ctx is not None])
+    pop, push = heapq.heappop, heapq.heappush
     prev_mode = _grad_enabled
     _grad_enabled = create_graph
     # Fan-out: a tensor used twice gets the sum of its gradients. Without create_graph the
     # sum is taken on the arrays directly; with it, as a Tensor op so it is recorded.
     add = _accumulate_recorded if create_graph else _add_arrays
     try:
-        for node in reversed(order):
-            g = node_grads.pop(node, None)
-            if g is None:
-                continue
+        while heap:
+            node = pop(heap)[1]
+            g = node_grads.pop(node)
             if node.saved is None:
                 raise RuntimeError(_freed_message(node))
             if node.hooks:
@@ -359,7 +371,11 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 c = p._ctx
                 if c is not None:
                     old = node_grads.get(c)
-                    node_grads[c] = pg if old is None else add(old, pg)
+                    if old is None:
+                        push(heap, (-c.seq, c))
+                        node_grads[c] = pg
+                    else:
+                        node_grads[c] = add(old, pg)
                 else:
                     entry = leaf_grads.get(id(p))
                     if entry is None:
