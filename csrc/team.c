@@ -90,7 +90,9 @@ static _Atomic int64_t g_awake_ns = (int64_t)TG_TEAM_AWAKE_US * 1000;
    preempted during a task or while awake (another program wants the CPUs). */
 #define CONTENDED_NS 100000000L /* 0.1 s */
 static _Atomic int64_t g_sleep_until_ns = 0;
-static atomic_long g_contended; /* how often: reported by tg_team_contended() */
+static atomic_long g_contended;   /* how often (tg_team_stats) */
+static atomic_long g_tasks, g_joins, g_lone; /* tasks posted; workers' joins; tasks run alone
+                                                 because the team was busy or nested */
 
 static void note_contention(int64_t now) {
     atomic_store_explicit(&g_sleep_until_ns, now + CONTENDED_NS, memory_order_relaxed);
@@ -213,6 +215,7 @@ static void *worker_main(void *arg) {
                                                            memory_order_acq_rel,
                                                            memory_order_acquire);
         if (!joined) continue; /* too late: the owner did the work itself */
+        atomic_fetch_add_explicit(&g_joins, 1, memory_order_relaxed);
         last = J_SEQ(w);
         int cpu = current_cpu();
         if (cpu >= 0 && cpu == g_owner_cpu) move_off_cpu(cpu);
@@ -274,11 +277,13 @@ static int team_run(int nt, tg_team_fn fn, void *arg, int dynamic) {
     if (omp_in_parallel()) nt = 1;
 #endif
     if (nt <= 1 || t_in_team || atomic_flag_test_and_set_explicit(&g_busy, memory_order_acquire)) {
+        if (nt > 1) atomic_fetch_add_explicit(&g_lone, 1, memory_order_relaxed);
         fn(arg, 0, 1);
         return 1;
     }
     pthread_once(&g_once, team_init);
     nt = grow(nt);
+    atomic_fetch_add_explicit(&g_tasks, 1, memory_order_relaxed);
     g_fn = fn, g_arg = arg, g_owner_cpu = current_cpu();
     atomic_store_explicit(&g_done, 0, memory_order_relaxed);
     if (++g_seq == 0) g_seq = 1; /* 0 means "none" to a new worker */
@@ -337,7 +342,12 @@ void tg_team_wake_(int nt) {
     atomic_flag_clear_explicit(&g_busy, memory_order_release);
 }
 
-long tg_team_contended(void) { return atomic_load(&g_contended); }
+void tg_team_stats(int64_t *out) {
+    out[0] = atomic_load(&g_tasks);
+    out[1] = atomic_load(&g_joins);
+    out[2] = atomic_load(&g_contended);
+    out[3] = atomic_load(&g_lone);
+}
 
 int tg_team_size(void) { return g_started + 1; }
 

@@ -85,9 +85,11 @@ int tg_set_num_threads(int n);
 int tg_get_num_threads(void);
 /* Threads in the core's own team (team.c: the caller plus the workers started so far). */
 int tg_team_size(void);
-/* How often a team worker found another thread wanting its CPU (preempted during a task or
-   while awake); after each, workers sleep right after their tasks for 0.2 s. */
-long tg_team_contended(void);
+/* Counters of the team since the process started: out[0] tasks handed to the team, out[1]
+   times a worker joined one (a dynamic task may finish before a worker comes), out[2] times
+   a worker was preempted during a task (then workers sleep right after their tasks for
+   0.1 s), out[3] tasks that asked for threads but ran alone (team busy, or nested). */
+void tg_team_stats(int64_t *out);
 /* How long (microseconds) an idle team worker stays awake before it sleeps; a negative
    value only reads it. Returns the previous value. Default 1000, or TINYGRAD_EDU_AWAKE_US. */
 int64_t tg_team_set_awake_us(int64_t us);

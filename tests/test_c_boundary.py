@@ -273,7 +273,7 @@ KERNELS = {**{n: _unary for n in UNARY}, **{n: _binary for n in BINARY},
            "avg_pool2d_backward": _avgpool_bwd, "scatter_add_rows": _scatter}
 INPLACE = {"sgd_step", "adagrad_step", "rmsprop_step", "adam_step"}  # update their arguments
 RUNTIME = {"set_num_threads", "get_num_threads", "build_info", "simd_level", "thread_info",
-           "team_awake_us"}
+           "team_awake_us", "team_stats"}
 # (kernel, variant) where the C wrapper enforces the kernel's contract and the reference
 # does not (it reshapes/broadcasts a mis-shaped operand, or dies on tuple unpacking with an
 # IndexError): C must raise ValueError naming the kernel.

@@ -206,3 +206,21 @@ def test_forked_child_restarts_the_team():
         c.set_num_threads(previous)
     assert np.array_equal(got, want)
     assert team >= 2
+
+
+@needs_c
+def test_team_stats_count_tasks_and_joins():
+    from tinygrad_edu.backend import c
+    a, b = _gemm_pair(seed=5)
+    previous = c.set_num_threads(2)
+    try:
+        before = c.team_stats()
+        for _ in range(5):
+            c.matmul(a, b)  # 200^3: the small path on two threads, one team task each
+        after = c.team_stats()
+    finally:
+        c.set_num_threads(previous)
+    assert set(after) == {"tasks", "joins", "preempted", "alone"}
+    assert after["tasks"] - before["tasks"] == 5
+    assert 0 <= after["joins"] - before["joins"] <= 5
+    assert c.thread_info()["team_stats"]["tasks"] >= after["tasks"]

@@ -704,7 +704,18 @@ def thread_info():
                           if k in _os.environ)
     return {"num_threads": get_num_threads(), "openmp": "openmp: yes" in build_info(),
             "wait_policy": policy, "OMP_NUM_THREADS": _os.environ.get("OMP_NUM_THREADS"),
-            "team_threads": _lib.tg_team_size(), "team_awake_us": team_awake_us()}
+            "team_threads": _lib.tg_team_size(), "team_awake_us": team_awake_us(),
+            "team_stats": team_stats()}
+
+
+def team_stats():
+    """Counters of the core's own worker team (csrc/team.c) since the process started:
+    tasks handed to it, times a worker joined one (small tasks may be done before a worker
+    comes), times a worker was preempted during a task (a busy machine: workers then sleep
+    right after their tasks for 0.1 s), and tasks that wanted threads but ran alone."""
+    out = _ffi.new("int64_t[4]")
+    _lib.tg_team_stats(out)
+    return {"tasks": out[0], "joins": out[1], "preempted": out[2], "alone": out[3]}
 
 
 def team_awake_us(us=None):

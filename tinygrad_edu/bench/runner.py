@@ -261,8 +261,17 @@ def run_worker(threads, args, quiet=False):
                      "and with as many threads as cores they measure the scheduler more than "
                      "the code (a descheduled thread stalls every barrier, in every "
                      "library); re-run them on a quiet machine.")
+    team = None
+    if threads > 1 and "c" in backend._modules:
+        team = backend._modules["c"].team_stats()
+        notes.append(f"threads={threads}: the C core's worker team took {team['tasks']} tasks "
+                     f"(matrix products, elementwise ops); a worker joined {team['joins']} of "
+                     f"them; {team['alone']} ran alone (team busy); workers were preempted "
+                     f"during a task {team['preempted']} times "
+                     "(each makes them sleep right after their tasks for 0.1 s: a busy "
+                     "machine)")
     return {"threads": threads, "pinned": pinned, "machine": machine.describe(torch),
-            "loadavg_start": start, "loadavg_end": machine.loadavg(),
+            "team": team, "loadavg_start": start, "loadavg_end": machine.loadavg(),
             "seconds": time.perf_counter() - t0, "results": results, "notes": notes}
 
 
