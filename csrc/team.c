@@ -87,15 +87,27 @@ static atomic_flag g_busy = ATOMIC_FLAG_INIT; /* held by the caller running a ta
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static _Atomic int64_t g_awake_ns = (int64_t)TG_TEAM_AWAKE_US * 1000;
 /* Until this time (now_ns) workers sleep right after each task: set when a worker was
-   preempted during a task or while awake (another program wants the CPUs). */
-#define CONTENDED_NS 100000000L /* 0.1 s */
-static _Atomic int64_t g_sleep_until_ns = 0;
+   preempted during a task (another program wants the CPUs). */
+/* After a worker was preempted during a task, workers sleep right after each task for a
+   while: 10 ms after a lone event (a blip of the host), doubling up to 0.32 s while events
+   keep coming within four such windows of each other (another program wants the CPUs). */
+#define CONTENDED_MIN_NS 10000000L
+#define CONTENDED_MAX_NS 320000000L
+static _Atomic int64_t g_sleep_until_ns = 0, g_backoff_ns = CONTENDED_MIN_NS;
 static atomic_long g_contended;   /* how often (tg_team_stats) */
 static atomic_long g_tasks, g_joins, g_lone; /* tasks posted; workers' joins; tasks run alone
                                                  because the team was busy or nested */
 
 static void note_contention(int64_t now) {
-    atomic_store_explicit(&g_sleep_until_ns, now + CONTENDED_NS, memory_order_relaxed);
+    /* NOTE: two workers may race here; either outcome is a sensible window */
+    int64_t until = atomic_load_explicit(&g_sleep_until_ns, memory_order_relaxed);
+    int64_t b = atomic_load_explicit(&g_backoff_ns, memory_order_relaxed);
+    if (now - until < 4 * b)
+        b = 2 * b < CONTENDED_MAX_NS ? 2 * b : CONTENDED_MAX_NS;
+    else
+        b = CONTENDED_MIN_NS;
+    atomic_store_explicit(&g_backoff_ns, b, memory_order_relaxed);
+    atomic_store_explicit(&g_sleep_until_ns, now + b, memory_order_relaxed);
     atomic_fetch_add_explicit(&g_contended, 1, memory_order_relaxed);
 }
 
@@ -162,8 +174,9 @@ static int64_t thread_cpu_ns(void) {
 
 /* Wait for the mailbox to move past `seen`: stay awake (spin, then yield between looks) for
    the awake window, then sleep.  The window ends early as soon as another thread wanted this
-   CPU (this one spent over LOST_NS runnable but off it), and for CONTENDED_NS after a worker
-   was preempted during a task, workers sleep right after each task: on a loaded machine an awake worker only takes
+   CPU (this one spent over LOST_NS runnable but off it), and for a while after a worker was
+   preempted during a task (note_contention), workers sleep right after each task: on a
+   loaded machine an awake worker only takes
    CPU time from others, and a worker that was preempted while awake is not running when the
    next task comes: the owner then waited a whole time slice (4 ms instead of 0.2 ms for a
    256x256 product with one busy process beside it, measured on the development VM), while a

@@ -88,7 +88,7 @@ int tg_team_size(void);
 /* Counters of the team since the process started: out[0] tasks handed to the team, out[1]
    times a worker joined one (a dynamic task may finish before a worker comes), out[2] times
    a worker was preempted during a task (then workers sleep right after their tasks for
-   0.1 s), out[3] tasks that asked for threads but ran alone (team busy, or nested). */
+   10 ms to 0.32 s), out[3] tasks that asked for threads but ran alone (team busy, or nested). */
 void tg_team_stats(int64_t *out);
 /* How long (microseconds) an idle team worker stays awake before it sleeps; a negative
    value only reads it. Returns the previous value. Default 1000, or TINYGRAD_EDU_AWAKE_US. */

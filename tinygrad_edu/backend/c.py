@@ -712,7 +712,7 @@ def team_stats():
     """Counters of the core's own worker team (csrc/team.c) since the process started:
     tasks handed to it, times a worker joined one (small tasks may be done before a worker
     comes), times a worker was preempted during a task (a busy machine: workers then sleep
-    right after their tasks for 0.1 s), and tasks that wanted threads but ran alone."""
+    right after their tasks for 10 ms to 0.32 s), and tasks that wanted threads but ran alone."""
     out = _ffi.new("int64_t[4]")
     _lib.tg_team_stats(out)
     return {"tasks": out[0], "joins": out[1], "preempted": out[2], "alone": out[3]}

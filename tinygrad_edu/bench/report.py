@@ -171,7 +171,9 @@ def markdown(data):
             f"tinygrad_edu is faster; {NOISE[0]}–{NOISE[1]} is the noise band (a tie)."
             + (f" With more than one thread every block starts after the process has been "
                f"idle (up to {cfg['quiet_gap']:g} s of waiting), the same for every contender: "
-               "another library's spinning pool does not eat into the next one's block."
+               "another library's spinning pool does not eat into the next one's block; a "
+               "sample then lasts at least 2 ms, so that the discarded half covers waking "
+               "the sleeping pools (up to ~1 ms here) and the kept half is their steady state."
                if cfg.get("quiet_gap") else "")
             + " Cases during which other processes used more than a quarter of a core are "
             "listed in the notes.", ""]

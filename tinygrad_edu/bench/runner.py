@@ -52,8 +52,9 @@ def parse_args(argv=None):
     p.add_argument("--threads", default="1,2", help="comma-separated thread counts (1,2)")
     p.add_argument("--rounds", type=int, help="blocks per contender (5; quick 3)")
     p.add_argument("--calls", type=int, help="samples per block, half discarded (8; quick 6)")
-    p.add_argument("--min-sample", type=float, default=2e-4,
-                   help="seconds one sample lasts at least (fast calls are repeated)")
+    p.add_argument("--min-sample", type=float,
+                   help="seconds one sample lasts at least (fast calls are repeated; 2e-4, "
+                        "2e-3 with more than one thread)")
     p.add_argument("--block-budget", type=float,
                    help="seconds one block may take; slow calls get fewer samples (0.6; "
                         "quick 0.25)")
@@ -153,8 +154,8 @@ def _run_case(spec, env, args):
         if dropped:
             res["dropped"] = dropped
         ticks = _cpu_ticks()
-        ms = measure(ok, args.rounds, args.calls, args.min_sample, args.block_budget,
-                     args.stat, quiet_gap(env.threads, args)) if ok else {}
+        ms = measure(ok, args.rounds, args.calls, min_sample(env.threads, args),
+                     args.block_budget, args.stat, quiet_gap(env.threads, args)) if ok else {}
         res["foreign_load"] = foreign_load(ticks, _cpu_ticks())
         res["contenders"] = {name: m.to_dict() for name, m in ms.items()}
     except Exception as exc:
@@ -196,6 +197,17 @@ def quiet_gap(threads, args):
     """Seconds measure() may wait for an idle process before each block: only with more than
     one thread (a single-threaded OpenBLAS or OpenMP call wakes no pool). See timing.py."""
     return args.quiet_gap if threads > 1 else 0.0
+
+
+def min_sample(threads, args):
+    """Seconds one sample lasts at least. With more than one thread every block starts from
+    sleeping thread pools (the quiet gap), and waking a sleeping thread took up to about a
+    millisecond on the development VM (OpenBLAS's as well as ours): with 2 ms samples the
+    discarded first half of a block covers the wake-up, so the kept half is the steady state
+    of back-to-back calls, as in a training loop."""
+    if args.min_sample is not None:
+        return args.min_sample
+    return 2e-3 if threads > 1 else 2e-4
 
 
 def _progress(t, res, seconds):
@@ -268,7 +280,7 @@ def run_worker(threads, args, quiet=False):
                      f"(matrix products, elementwise ops); a worker joined {team['joins']} of "
                      f"them; {team['alone']} ran alone (team busy); workers were preempted "
                      f"during a task {team['preempted']} times "
-                     "(each makes them sleep right after their tasks for 0.1 s: a busy "
+                     "(each makes them sleep right after their tasks for 10 ms, up to 0.32 s when it recurs: a busy "
                      "machine)")
     return {"threads": threads, "pinned": pinned, "machine": machine.describe(torch),
             "team": team, "loadavg_start": start, "loadavg_end": machine.loadavg(),
@@ -328,7 +340,8 @@ def run_suite(argv=None):
             "machine": mach,
             "config": {"quick": args.quick, "groups": args.groups, "match": args.match,
                        "threads": args.thread_counts, "rounds": args.rounds,
-                       "calls": args.calls, "min_sample_s": args.min_sample,
+                       "calls": args.calls,
+                       "min_sample_s": {str(t): min_sample(t, args) for t in args.thread_counts},
                        "block_budget_s": args.block_budget, "stat": args.stat,
                        "quiet_gap_s": args.quiet_gap,
                        "in_process": args.in_process, "peak_ghz": args.peak_ghz,
