@@ -232,7 +232,7 @@ DEFINE_UKR_SIMD(ukr_f64_avx2, TG_AVX2, double, __m256d, 6, 2, 4, _mm256_setzero_
 DEFINE_UKR_SIMD(ukr_f32_avx512, TG_AVX512, float, __m512, 8, 2, 16, _mm512_setzero_ps,
                 _mm512_load_ps, _mm512_loadu_ps, _mm512_storeu_ps, bcast512_ps,
                 _mm512_fmadd_ps, _mm512_add_ps, store_edge_f32)
-DEFINE_UKR_SIMD(ukr_f64_avx512, TG_AVX512, double, __m512d, 8, 2, 8, _mm512_setzero_pd,
+DEFINE_UKR_SIMD(ukr_f64_avx512, TG_AVX512, double, __m512d, 8, 3, 8, _mm512_setzero_pd,
                 _mm512_load_pd, _mm512_loadu_pd, _mm512_storeu_pd, bcast512_pd,
                 _mm512_fmadd_pd, _mm512_add_pd, store_edge_f64)
 
@@ -242,9 +242,13 @@ DEFINE_UKR_SIMD(ukr_f64_avx512, TG_AVX512, double, __m512d, 8, 2, 8, _mm512_setz
 
 /* Register tiles and KC; MC and NC (0 here) are derived from this machine's L2 size by
    gemm_setup() when the library is loaded.
-   KC: AVX2 256 (one B sliver is half of a 32 KB L1, BLIS's choice for Zen); AVX-512 384
+   KC: AVX2 256 (one B sliver is half of a 32 KB L1, BLIS's choice for Zen); AVX-512 f32 384
    (measured best on a 48 KB L1 / 2 MB L2 Xeon: the larger KC halves the C traffic and the
-   fast L2 feeds the B sliver that no longer fits beside A in L1). */
+   fast L2 feeds the B sliver that no longer fits beside A in L1).  AVX-512 f64 uses an 8x24
+   tile (24 accumulators: 3 loads of B and 8 broadcasts of A per 24 FMAs, against 2 and 8
+   per 16 for 8x16) with KC 256 (a 48 KB B sliver): 1024^3 on one thread of that Xeon,
+   benchmarks/gemm/harness.c builds alternating, best GFLOP/s of 6: 52.6/54.6/61.0/67.0 with
+   8x16 and KC 384, 60.2/61.1/72.5/78.1 with 8x24 and KC 256 in the same four rounds. */
 static kernel_t KERN_F32_GENERIC = {"generic", 4, 4, 8, 0, 256, 0, ukr_f32_generic, pack_f32};
 static kernel_t KERN_F64_GENERIC = {"generic", 8, 4, 4, 0, 256, 0, ukr_f64_generic, pack_f64};
 #if TG_X86
@@ -252,7 +256,7 @@ static kernel_t KERN_F32_AVX2 = {"avx2", 4, 6, 16, 0, 256, 0, ukr_f32_avx2, pack
 static kernel_t KERN_F64_AVX2 = {"avx2", 8, 6, 8, 0, 256, 0, ukr_f64_avx2, pack_f64_avx2};
 static kernel_t KERN_F32_AVX512 = {"avx512", 4, 8, 32, 0, 384, 0, ukr_f32_avx512,
                                    pack_f32_avx2};
-static kernel_t KERN_F64_AVX512 = {"avx512", 8, 8, 16, 0, 384, 0, ukr_f64_avx512,
+static kernel_t KERN_F64_AVX512 = {"avx512", 8, 8, 24, 0, 256, 0, ukr_f64_avx512,
                                    pack_f64_avx2};
 #endif
 
@@ -270,11 +274,11 @@ static int64_t l2_size(void) {
 /* MC: the packed A block (MC x KC) takes a quarter of L2, leaving room for the B slivers
    and C tiles passing through (Zen 3, 512 KB: f32 AVX2 MC 126, f64 60 -- BLIS uses 144/72;
    2 MB L2: f32 AVX-512 MC 336, f64 168).  NC: the B panel (KC x NC), shared by the threads,
-   lives in L3; 4096 is a multiple of every NR. */
+   lives in L3; about 4096 columns, a whole number of NR-wide slivers. */
 static void set_blocks(kernel_t *K, int64_t l2) {
     int64_t mc = l2 / 4 / (K->kc * K->es) / K->mr * K->mr;
     K->mc = mc < 4 * K->mr ? 4 * K->mr : mc > 60 * K->mr ? 60 * K->mr : mc;
-    K->nc = 4096;
+    K->nc = 4096 / K->nr * K->nr; /* a whole number of slivers */
 }
 
 /* Runs once when the library is loaded, before any call can race with it. */
