@@ -1,29 +1,34 @@
 /* team.c -- the C core's own worker threads, for kernels short enough that waking a
- * sleeping thread would cost more than the work (the GEMM: gemm.c, gemm_small.c).
+ * sleeping thread would cost more than the work: the GEMM (gemm.c, gemm_small.c) and the
+ * elementwise kernels (elementwise.c).  The other kernels still use OpenMP.
  *
  * OpenMP offers two ways for an idle worker to wait for the next parallel region, and on a
  * machine shared with other programs neither is right for back-to-back 0.1-1 ms kernels:
  *   - sleep (OMP_WAIT_POLICY=passive, the package default, docs/threads.md): waking the
- *     worker is a futex call plus a scheduler wake-up, measured at 0.1-0.7 ms on the
- *     development VM, so a 2-thread 256x256 product was slower than a 1-thread one;
+ *     worker is a futex call plus a scheduler wake-up, measured at 0.1-0.7 ms (up to ~1 ms)
+ *     on the development VM, so a 2-thread 256x256 product was slower than a 1-thread one;
  *   - spin (libgomp's default, OpenBLAS's habit): the worker burns a core for milliseconds
  *     after every region without ever giving it up, and on a loaded machine the thread it
  *     waits for may be the one it keeps off the CPU (a LeNet step went from 5 ms to 35 ms).
- * A team worker here does both, in turn: after each task it stays awake for AWAKE_US
- * (spinning on its mailbox for SPIN_NS, then calling sched_yield between looks, so that any
- * other runnable thread gets the core first), and only then sleeps on a condition variable.
- * A training step or a benchmark loop finds it awake; an idle process pays nothing after
- * about a millisecond.
+ * A team worker does both, in turn (await_post): after each task it stays awake for about a
+ * millisecond (spinning on its mailbox, then calling sched_yield between looks, so that any
+ * other runnable thread gets the core first), and then sleeps on a condition variable.  It
+ * leaves the awake window early when another thread wants its CPU, and after being preempted
+ * in the middle of a task it sleeps right after each task for a while (note_contention).
+ *
+ * A task is posted to the workers' mailboxes (only the workers it needs: others stay asleep)
+ * and "opened" in one atomic word; a worker joins it with a compare-and-swap.  The caller runs
+ * its own part as thread 0.  A static task (tg_team_run_) gives each thread a fixed share, so
+ * the caller waits for every worker; a dynamic one (tg_team_run_dynamic_) hands out chunks
+ * from a counter, so the caller closes it when its own part returns and waits only for the
+ * workers that joined in time.
  *
  * One task at a time: a second caller (another Python thread; cffi releases the GIL) finds
  * the team busy and runs its task alone, as does a call from inside a task or an OpenMP
- * region.  Tasks must therefore give the same result for every thread count they are handed
- * (the GEMM does: threads split C, never a sum).
- *
- * Each worker has a mailbox: the caller writes the task, bumps the mailboxes of the workers it
- * needs (only those: a worker not needed stays asleep) and runs its own share as thread 0,
- * then waits until the others report done.  After fork() the child has no workers: a handler
- * forgets them and they are started again on first use.
+ * region.  Tasks therefore give the same result for every thread count they are handed (the
+ * GEMM splits C, never a sum; elementwise ops compute each element the same way anywhere).
+ * After fork() the child has no workers: a handler forgets them and they are started again
+ * on first use.
  */
 #define _GNU_SOURCE /* pthread_atfork, sched_yield, nanosleep, clock_gettime */
 #include <pthread.h>
