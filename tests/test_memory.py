@@ -21,10 +21,11 @@ import pytest
 
 import tinygrad_edu as tg
 import tinygrad_edu.nn.functional as F
-from tinygrad_edu import autograd, nn
+from tinygrad_edu import nn
 from tinygrad_edu.autograd import GraphGrowthWarning
 from tinygrad_edu.ops import conv as cv
 from tinygrad_edu.ops import softmax as sm
+from tinygrad_edu.teach.graph import _walk
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The directory the imported package lives in (site-packages in CI, the checkout in a dev
@@ -42,7 +43,7 @@ def no_gc():
 
 def _graph_refs(out):
     """Weak refs to every node, every non-leaf tensor and its array in ``out``'s graph."""
-    nodes = autograd._topological_order([out._ctx])
+    nodes = _walk(out)[0]  # every node of the graph (teach/graph.py)
     refs = [weakref.ref(n) for n in nodes]
     for n in nodes:
         for p in n.parents:
@@ -263,7 +264,7 @@ def test_a_100k_mixed_op_chain_pictures_and_backward():
     x = tg.Tensor(_rand(2, 2) * 0.1, requires_grad=True)
     y = _deep_mixed_chain(x)
     loss = y.sum()
-    n = len(autograd._topological_order([loss._ctx]))
+    n = len(_walk(loss)[0])
     assert n >= DEPTH
     # the graph tools walk it iteratively, and the text tree's indentation is capped, so its
     # size is linear in the depth (it used to be quadratic: gigabytes at this depth)

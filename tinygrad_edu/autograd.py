@@ -5,7 +5,8 @@ instance of the Function subclass, also the ``ctx`` its forward and backward rec
 ``forward`` on the arrays, and, if any input requires grad, links the output Tensor to the node.
 The graph is therefore recorded as the code runs ("define-by-run").
 
-``backward`` walks the nodes in reverse topological order, calls each node's ``backward`` with
+``backward`` walks the nodes in reverse topological order (newest node first: every node has
+a creation number, and a node's inputs are always older), calls each node's ``backward`` with
 the gradient of its output, and passes the returned gradients to its inputs. Backward formulas
 are written in Tensor ops, so with ``create_graph=True`` the walk records a graph of its own
 and gradients can be differentiated again.
@@ -248,33 +249,6 @@ def is_grad_enabled():
 
 
 # ------------------------------------------------------------------------------ the walk
-
-
-def _topological_order(roots):
-    """Nodes reachable from ``roots``, every node after all nodes that feed it.
-
-    Post-order depth-first search with an explicit stack, so a 100,000-op chain does not
-    hit Python's recursion limit. Parents are visited in their tuple order: deterministic.
-    """
-    order, visited = [], set()
-    for root in roots:
-        stack = [(root, False)]
-        while stack:
-            node, expanded = stack.pop()
-            if expanded:
-                order.append(node)
-                continue
-            if node in visited:
-                continue
-            visited.add(node)
-            stack.append((node, True))
-            if node.parents is None:
-                continue
-            for p in node.parents:
-                c = p._ctx
-                if c is not None and c not in visited:
-                    stack.append((c, False))
-    return order
 
 
 def _accumulate(old, new):
