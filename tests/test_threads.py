@@ -7,6 +7,7 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
@@ -159,7 +160,6 @@ def test_team_many_handovers_to_a_sleeping_worker_do_not_hang():
 def test_team_concurrent_callers_get_correct_products():
     # cffi releases the GIL, so two Python threads can enter the GEMM together: one gets the
     # team, the other runs its product alone; both results must be exact.
-    import threading
     from tinygrad_edu.backend import c
     pairs = [_gemm_pair(seed) for seed in range(2)]
     previous = c.set_num_threads(1)
