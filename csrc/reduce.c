@@ -319,23 +319,81 @@ DEFINE_MAXMIN_AVX2(double, f64, pd, __m256d, 4)
                                                          R - lo < RED_CHUNK ? R : lo + RED_CHUNK)); \
         return acc;                                                                        \
     }                                                                                      \
-    /* As reduce_all, with the chunks spread over nt threads. */                           \
+    /* As reduce_all, with the chunks spread over nt threads of the team (csrc/team.c):  \
+       whoever takes chunk c writes part[c], and the parts are combined in order, so the   \
+       result does not depend on the thread count or on who took which chunk. */           \
+    typedef struct {                                                                       \
+        int op, nr;                                                                        \
+        const T *x;                                                                        \
+        const int64_t *rshape, *rst;                                                       \
+        int64_t R, nc;                                                                     \
+        T *part;                                                                           \
+        atomic_llong next;                                                                 \
+    } all_job_##SFX;                                                                       \
+    static void all_task_##SFX(void *job, int tid, int nt) {                               \
+        all_job_##SFX *J = (all_job_##SFX *)job;                                           \
+        (void)tid, (void)nt;                                                               \
+        for (;;) {                                                                         \
+            int64_t c = atomic_fetch_add_explicit(&J->next, 1, memory_order_relaxed);      \
+            if (c >= J->nc) return;                                                        \
+            int64_t lo = c * RED_CHUNK, hi = J->R - lo < RED_CHUNK ? J->R : lo + RED_CHUNK; \
+            J->part[c] = reduce_range_##SFX(J->op, J->x, J->nr, J->rshape, J->rst, lo, hi); \
+        }                                                                                  \
+    }                                                                                      \
     static int reduce_all_par_##SFX(int op, const T *x, int nr, const int64_t *rshape,     \
                                     const int64_t *rst, int64_t R, int nt, T *out) {       \
         int64_t nc = (R + RED_CHUNK - 1) / RED_CHUNK;                                      \
         T *part = (T *)malloc((size_t)nc * sizeof(T));                                     \
         if (part == NULL) return TG_ENOMEM;                                                \
-        (void)nt; /* unused without OpenMP */                                              \
-        _Pragma("omp parallel for num_threads(nt) schedule(static) if (nt > 1)")           \
-        for (int64_t c = 0; c < nc; ++c) {                                                 \
-            int64_t lo = c * RED_CHUNK, hi = R - lo < RED_CHUNK ? R : lo + RED_CHUNK;      \
-            part[c] = reduce_range_##SFX(op, x, nr, rshape, rst, lo, hi);                  \
-        }                                                                                  \
+        all_job_##SFX J = {op, nr, x, rshape, rst, R, nc, part, 0};                        \
+        tg_team_run_dynamic_(nt, all_task_##SFX, &J);                                      \
         T acc = part[0];                                                                   \
         for (int64_t c = 1; c < nc; ++c) acc = comb_##SFX(op, acc, part[c]);               \
         free(part);                                                                        \
         *out = acc;                                                                        \
         return TG_OK;                                                                      \
+    }                                                                                      \
+    /* The two other parallel paths of tg_reduce on the team (dynamic tasks: csrc/team.c): \
+       "rows" units (outer index, block of columns) taken one at a time, and ranges of      \
+       kept outputs taken in chunks; each output is computed the same way by whoever takes  \
+       it, so the bits do not depend on the thread count. */                                \
+    typedef struct {                                                                       \
+        rows_fn_##SFX rows;                                                                \
+        int op, nr, nk;                                                                    \
+        const T *x;                                                                        \
+        const int64_t *rshape, *rst, *kshape, *kst;                                        \
+        int64_t R, K, n, nb, blk, units, chunk;                                            \
+        T *out;                                                                            \
+        atomic_llong next;                                                                 \
+    } red_job_##SFX;                                                                       \
+    static void rows_task_##SFX(void *job, int tid, int nt_) {                             \
+        const red_job_##SFX *J = (const red_job_##SFX *)job;                               \
+        const rows_fn_##SFX rows = J->rows;                                                \
+        const int op = J->op, nr = J->nr, nk = J->nk;                                      \
+        const T *x = J->x;                                                                 \
+        const int64_t *rshape = J->rshape, *rst = J->rst, *kshape = J->kshape, *kst = J->kst; \
+        const int64_t R = J->R, n = J->n, nb = J->nb, blk = J->blk;                        \
+        T *out = J->out;                                                                   \
+        (void)tid, (void)nt_;                                                              \
+        for (;;) {                                                                         \
+            int64_t u = atomic_fetch_add_explicit(&((red_job_##SFX *)job)->next, 1,       \
+                                                  memory_order_relaxed);                  \
+            if (u >= J->units) return;                                                     \
+            REDUCE_ROWS_UNIT(u);                                                           \
+        }                                                                                  \
+    }                                                                                      \
+    static void keep_task_##SFX(void *job, int tid, int nt_) {                             \
+        red_job_##SFX *J = (red_job_##SFX *)job;                                           \
+        (void)tid, (void)nt_;                                                              \
+        for (;;) {                                                                         \
+            int64_t lo = atomic_fetch_add_explicit(&J->next, J->chunk, memory_order_relaxed); \
+            if (lo >= J->K) return;                                                        \
+            int64_t hi = lo + J->chunk < J->K ? lo + J->chunk : J->K;                      \
+            odo_t ko;                                                                      \
+            odo_init(&ko, J->nk, J->kshape, J->kst, lo);                                   \
+            for (int64_t j = lo; j < hi; ++j, odo_next(&ko))                               \
+                J->out[j] = reduce_all_##SFX(J->op, J->x + ko.off, J->nr, J->rshape, J->rst, J->R); \
+        }                                                                                  \
     }                                                                                      \
     int tg_reduce_##SFX(int op, int ndim, int nkeep, const int64_t *shape, const T *x,     \
                         const int64_t *xstrides, T *out) {                                 \
@@ -380,12 +438,10 @@ DEFINE_MAXMIN_AVX2(double, f64, pd, __m256d, 4)
             while (blk > 256 && (K / n) * ((n + blk - 1) / blk) < nt) blk /= 2;            \
             int64_t nb = (n + blk - 1) / blk, units = (K / n) * nb;                        \
             rows_fn_##SFX rows = ROWS_UNIT(SFX);                                           \
-            /* NOTE: even with if(0) an OpenMP region costs about a microsecond: small     \
-               reductions (nt == 1) run the same loop outside one */                      \
             if (nt > 1) {                                                                  \
-                _Pragma("omp parallel for num_threads(nt) schedule(static)")               \
-                for (int64_t u = 0; u < units; ++u)                                        \
-                    REDUCE_ROWS_UNIT(u);                                                   \
+                red_job_##SFX J = {rows, op, nr, nk, x, rshape, rst, kshape, kst,          \
+                                   R, K, n, nb, blk, units, 1, out, 0};                    \
+                tg_team_run_dynamic_(nt, rows_task_##SFX, &J);                             \
             } else {                                                                       \
                 for (int64_t u = 0; u < units; ++u)                                        \
                     REDUCE_ROWS_UNIT(u);                                                   \
@@ -401,32 +457,19 @@ DEFINE_MAXMIN_AVX2(double, f64, pd, __m256d, 4)
             }                                                                              \
             return TG_OK;                                                                  \
         }                                                                                  \
-        if (nt <= 1) { /* no OpenMP region at all (see the NOTE above) */                 \
+        if (nt <= 1) {                                                                     \
             odo_t ko;                                                                      \
             odo_init(&ko, nk, kshape, kst, 0);                                             \
             for (int64_t j = 0; j < K; ++j, odo_next(&ko))                                 \
                 out[j] = reduce_all_##SFX(op, x + ko.off, nr, rshape, rst, R);             \
             return TG_OK;                                                                  \
         }                                                                                  \
-        _Pragma("omp parallel num_threads(nt)") {                                          \
-            int t = 0, nth = 1;                                                            \
-            THREAD_ID(t, nth);                                                             \
-            int64_t lo = K * t / nth, hi = K * (t + 1) / nth;                              \
-            if (lo < hi) {                                                                 \
-                odo_t ko;                                                                  \
-                odo_init(&ko, nk, kshape, kst, lo);                                        \
-                for (int64_t j = lo; j < hi; ++j, odo_next(&ko))                           \
-                    out[j] = reduce_all_##SFX(op, x + ko.off, nr, rshape, rst, R);         \
-            }                                                                              \
-        }                                                                                  \
+        int64_t chunk = K / (8 * (int64_t)nt) > 0 ? K / (8 * (int64_t)nt) : 1;             \
+        red_job_##SFX J = {NULL, op, nr, nk, x, rshape, rst, kshape, kst,                  \
+                           R, K, n, 0, 0, 0, chunk, out, 0};                               \
+        tg_team_run_dynamic_(nt, keep_task_##SFX, &J);                                     \
         return TG_OK;                                                                      \
     }
-
-#ifdef _OPENMP
-#define THREAD_ID(t, nth) (t = omp_get_thread_num(), nth = omp_get_num_threads())
-#else
-#define THREAD_ID(t, nth) ((void)0)
-#endif
 
 DEFINE_REDUCE(float, f32)
 DEFINE_REDUCE(double, f64)

@@ -1,6 +1,7 @@
 /* team.c -- the C core's own worker threads, for kernels short enough that waking a
- * sleeping thread would cost more than the work: the GEMM (gemm.c, gemm_small.c) and the
- * elementwise kernels (elementwise.c).  The other kernels still use OpenMP.
+ * sleeping thread would cost more than the work: the GEMM (gemm.c, gemm_small.c), the
+ * elementwise kernels (elementwise.c) and the reductions (reduce.c).  The other kernels
+ * still use OpenMP.
  *
  * OpenMP offers two ways for an idle worker to wait for the next parallel region, and on a
  * machine shared with other programs neither is right for back-to-back 0.1-1 ms kernels:
@@ -26,7 +27,8 @@
  * One task at a time: a second caller (another Python thread; cffi releases the GIL) finds
  * the team busy and runs its task alone, as does a call from inside a task or an OpenMP
  * region.  Tasks therefore give the same result for every thread count they are handed (the
- * GEMM splits C, never a sum; elementwise ops compute each element the same way anywhere).
+ * GEMM splits C, never a sum; elementwise ops compute each element the same way anywhere;
+ * reductions combine fixed chunks in a fixed order).
  * After fork() the child has no workers: a handler forgets them and they are started again
  * on first use.
  */

@@ -224,3 +224,29 @@ def test_team_stats_count_tasks_and_joins():
     assert after["tasks"] - before["tasks"] == 5
     assert 0 <= after["joins"] - before["joins"] <= 5
     assert c.thread_info()["team_stats"]["tasks"] >= after["tasks"]
+
+
+@needs_c
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_reductions_on_the_team_match_one_thread(dtype):
+    # Reductions of >= 2M elements get two threads; the team's threads take chunks of a
+    # long reduction, blocks of columns (axis 0) or ranges of rows (axis 1) from a counter,
+    # and each result is computed the same way by whoever takes it: the bits must equal
+    # the 1-thread results, and every call must have gone through the team.
+    from tinygrad_edu.backend import c
+    rng = np.random.default_rng(11)
+    flat = rng.standard_normal(2_200_001).astype(dtype)
+    grid = rng.standard_normal((1500, 1501)).astype(dtype)
+    calls = [(flat, (0,)), (grid, (0,)), (grid, (1,)), (grid, (0, 1))]
+    previous = c.set_num_threads(1)
+    try:
+        want = [f(a, ax) for a, ax in calls for f in (c.sum, c.max, c.min)]
+        c.set_num_threads(2)
+        before = c.team_stats()["tasks"]
+        got = [f(a, ax) for a, ax in calls for f in (c.sum, c.max, c.min)]
+        used = c.team_stats()["tasks"] - before
+    finally:
+        c.set_num_threads(previous)
+    for g, w in zip(got, want):
+        assert g.tobytes() == w.tobytes()
+    assert used == len(want)

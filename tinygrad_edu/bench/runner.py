@@ -249,8 +249,8 @@ def run_worker(threads, args, quiet=False):
                      "machine faster for it at 2 threads, on a busy one much slower (docs/"
                      "threads.md); OMP_WAIT_POLICY=active in the environment makes both spin "
                      "(benchmarks/README.md has such a run). The 1-thread rows are not "
-                     "affected. tinygrad_edu's matrix products and elementwise kernels do not "
-                     "use libgomp: they run on the C core's own worker team, whose workers "
+                     "affected. tinygrad_edu's matrix products, elementwise kernels and "
+                     "reductions do not use libgomp: they run on the C core's own worker team, whose workers "
                      "stay awake about 1 ms after a task (docs/threads.md).")
     start, t0 = machine.loadavg(), time.perf_counter()
     results = []
@@ -277,7 +277,7 @@ def run_worker(threads, args, quiet=False):
     if threads > 1 and "c" in backend._modules:
         team = backend._modules["c"].team_stats()
         notes.append(f"threads={threads}: the C core's worker team took {team['tasks']} tasks "
-                     f"(matrix products, elementwise ops); a worker joined {team['joins']} of "
+                     f"(matrix products, elementwise ops, reductions); a worker joined {team['joins']} of "
                      f"them; {team['alone']} ran alone (team busy); workers were preempted "
                      f"during a task {team['preempted']} times "
                      "(each makes them sleep right after their tasks for 10 ms, up to 0.32 s when it recurs: a busy "
