@@ -215,11 +215,10 @@ static int64_t count_elements(int ndim, const int64_t *shape) {
         (void)b;                                                                           \
     }
 
-/* One parallel elementwise call: the coalesced iteration, and the counter the team's
-   threads take chunks of output elements from (csrc/team.c, dynamic tasks: the caller does
-   whatever no worker took, so a sleeping or preempted worker never holds it up).  Every
-   element is computed by the same code whoever computes it: the same bits for any thread
-   count and any chunking. */
+/* One parallel elementwise call: the coalesced iteration, whose output ranges the team's
+   threads take in chunks (tg_team_for_, csrc/team.c: the caller does whatever no worker
+   took, so a sleeping or preempted worker never holds it up).  Every element is computed by
+   the same code whoever computes it: the same bits for any thread count and any chunking. */
 #define DEFINE_JOB(T, SFX, TO, KIND)                                                        \
     typedef struct {                                                                       \
         KIND##_row_##SFX f;                                                                \
@@ -227,18 +226,10 @@ static int64_t count_elements(int ndim, const int64_t *shape) {
         const int64_t *shape, *st;                                                         \
         const T *a, *b;                                                                    \
         TO *out;                                                                           \
-        int64_t total, chunk;                                                              \
-        atomic_llong next;                                                                 \
     } KIND##_job_##SFX;                                                                    \
-    static void KIND##_task_##SFX(void *job, int tid, int nt) {                            \
-        KIND##_job_##SFX *J = (KIND##_job_##SFX *)job;                                     \
-        (void)tid, (void)nt;                                                               \
-        for (;;) {                                                                         \
-            int64_t lo = atomic_fetch_add_explicit(&J->next, J->chunk, memory_order_relaxed); \
-            if (lo >= J->total) return;                                                    \
-            int64_t hi = lo + J->chunk < J->total ? lo + J->chunk : J->total;              \
-            KIND##_range_##SFX(J->f, J->nd, J->shape, J->st, J->a, J->b, J->out, lo, hi);  \
-        }                                                                                  \
+    static void KIND##_chunk_##SFX(void *job, int64_t lo, int64_t hi) {                    \
+        const KIND##_job_##SFX *J = (const KIND##_job_##SFX *)job;                         \
+        KIND##_range_##SFX(J->f, J->nd, J->shape, J->st, J->a, J->b, J->out, lo, hi);      \
     }
 
 /* Validate, coalesce and run the range function, in parallel above the size threshold. */
@@ -266,8 +257,8 @@ static int64_t count_elements(int ndim, const int64_t *shape) {
             KIND##_range_##SFX(f, nd, cshape, cst, a, b, out, 0, total);                   \
             return TG_OK;                                                                  \
         }                                                                                  \
-        KIND##_job_##SFX J = {f, nd, cshape, cst, a, b, out, total, chunk_size(total, nt), 0}; \
-        tg_team_run_dynamic_(nt, KIND##_task_##SFX, &J);                                   \
+        KIND##_job_##SFX J = {f, nd, cshape, cst, a, b, out};                              \
+        tg_team_for_(nt, total, chunk_size(total, nt), KIND##_chunk_##SFX, &J);            \
         return TG_OK;                                                                      \
     }
 

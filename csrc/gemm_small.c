@@ -25,19 +25,18 @@
                 acc[i][v] = FMA_(av, bv[v], acc[i][v]);                                       \
         }                                                                                     \
     }
-/* One product: the arguments, and the counter threads take chunks of tiles from. */
+/* One product's arguments (the tile loops take tile ranges of it: tg_team_for_). */
 typedef struct {
     int64_t m, n, k;
     const void *a, *b;
     int64_t asx, asp, ldb, ldc;
     void *c;
     int accumulate;
-    int64_t tiles, chunk;
-    atomic_llong next;
 } small_job_t;
 
 #define DEFINE_SMALL(NAME, ATTR, T)                                                           \
-    ATTR static void NAME##_tiles(int64_t t0, int64_t t1, const small_job_t *J) {             \
+    ATTR static void NAME##_tiles(void *job, int64_t t0, int64_t t1) {                        \
+        const small_job_t *J = (const small_job_t *)job;                                      \
         const int64_t m = J->m, n = J->n, k = J->k, asx = J->asx, asp = J->asp;               \
         const int64_t ldb = J->ldb, ldc = J->ldc;                                             \
         const T *a = (const T *)J->a, *b = (const T *)J->b;                                   \
@@ -74,40 +73,21 @@ typedef struct {
             }                                                                                 \
         }                                                                                     \
     }                                                                                         \
-    static void NAME##_task(void *job, int tid, int nt) {                                     \
-        small_job_t *J = (small_job_t *)job;                                                  \
-        (void)tid;                                                                            \
-        if (nt == 1) {                                                                        \
-            NAME##_tiles(0, J->tiles, J);                                                     \
-            return;                                                                           \
-        }                                                                                     \
-        for (;;) {                                                                            \
-            int64_t t0 = atomic_fetch_add_explicit(&J->next, J->chunk, memory_order_relaxed); \
-            if (t0 >= J->tiles) return;                                                       \
-            NAME##_tiles(t0, t0 + J->chunk < J->tiles ? t0 + J->chunk : J->tiles, J);         \
-        }                                                                                     \
-    }                                                                                         \
     static void NAME(int64_t m, int64_t n, int64_t k, const void *a, int64_t asx,             \
                      int64_t asp, const void *b, int64_t ldb, void *c, int64_t ldc,           \
                      int accumulate, int nt) {                                                \
-        small_job_t J = {m, n, k, a, b, asx, asp, ldb, ldc, c, accumulate, 0, 1, 0};          \
-        J.tiles = (m + MR_ - 1) / MR_ * ((n + NV_ * VW_ - 1) / (NV_ * VW_));                  \
-        SMALL_RUN(&J, NAME##_task, nt);                                                       \
+        small_job_t J = {m, n, k, a, b, asx, asp, ldb, ldc, c, accumulate};                   \
+        int64_t tiles = (m + MR_ - 1) / MR_ * ((n + NV_ * VW_ - 1) / (NV_ * VW_));            \
+        int64_t share = tiles / (8 * (int64_t)nt);                                            \
+        tg_team_for_(nt, tiles, share > 0 ? share : 1, NAME##_tiles, &J);                     \
     }
 
 /* Threads take chunks of about an eighth of their share of the tiles (row-major order)
-   from a shared counter; each tile is computed the same way whoever computes it, so the
-   result does not depend on the thread count or on who took which chunk.  Chunks rather
-   than one fixed share each: a worker that starts late (another process has its core, or
-   it was asleep: waking one took 0.1-0.7 ms on the development VM) leaves its work to the
-   threads that are running instead of keeping them waiting with their half done. */
-#define SMALL_RUN(J, TASK, nt)                                                                \
-    do {                                                                                      \
-        int64_t share_ = (J)->tiles / (8 * (int64_t)(nt));                                    \
-        (J)->chunk = share_ > 0 ? share_ : 1;                                                 \
-        atomic_init(&(J)->next, 0);                                                           \
-        tg_team_run_dynamic_(nt, TASK, J);                                                            \
-    } while (0)
+   from a shared counter (tg_team_for_); each tile is computed the same way whoever computes
+   it, so the result does not depend on the thread count or on who took which chunk.  Chunks
+   rather than one fixed share each: a worker that starts late (another process has its
+   core, or it was asleep: waking one took 0.1-1 ms on the development VM) leaves its work to
+   the threads that are running instead of keeping them waiting with their half done. */
 
 /* Each instantiation names its vector type, tile and mask operations first. */
 #define VT_ __m512

@@ -68,6 +68,11 @@ int tg_team_run_(int nt, tg_team_fn fn, void *arg);
    worker turns up; when it returns the task closes, and only workers already inside are
    waited for (one that was asleep or preempted never holds the caller up). */
 int tg_team_run_dynamic_(int nt, tg_team_fn fn, void *arg);
+/* The common case of a dynamic task: fn(ctx, lo, hi) over ranges of [0, total) of at most
+   `chunk` items, which nt threads take from a counter (one call fn(ctx, 0, total) when nt is
+   1).  fn must compute each item the same way whichever range it falls in. */
+typedef void (*tg_range_fn)(void *ctx, int64_t lo, int64_t hi);
+void tg_team_for_(int nt, int64_t total, int64_t chunk, tg_range_fn fn, void *ctx);
 /* 1 when workers 1..nt-1 exist and are awake (a task posted now starts at once), else 0. */
 int tg_team_awake_(int nt);
 /* Wake workers 1..nt-1 (starting them if need be) without a task, so that they are awake

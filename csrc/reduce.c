@@ -214,17 +214,6 @@ DEFINE_MAXMIN_AVX2(double, f64, pd, __m256d, 4)
 #define MAXMIN_CONTIG(SFX) PICK(maxmin_contig, SFX)
 #define ROWS_UNIT(SFX) PICK(rows_unit, SFX)
 
-/* One unit of the row-block path of tg_reduce (a macro so the serial and the parallel loop
-   run the same code). */
-#define REDUCE_ROWS_UNIT(u)                                                                 \
-    do {                                                                                    \
-        int64_t outer_ = (u) / nb, j0_ = ((u) % nb) * blk;                                  \
-        int64_t len_ = n - j0_ < blk ? n - j0_ : blk;                                       \
-        odo_t ko_;                                                                          \
-        odo_init(&ko_, nk, kshape, kst, outer_ * n); /* once per unit */                   \
-        rows(op, x + ko_.off + j0_, nr, rshape, rst, R, len_, out + outer_ * n + j0_);      \
-    } while (0)
-
 #define DEFINE_REDUCE(T, SFX)                                                               \
     /* Pairwise sum of a contiguous run: 16 accumulators on leaves of up to 512. */        \
     static T sum_contig_##SFX##_c(const T *x, int64_t n) {                                 \
@@ -326,16 +315,12 @@ DEFINE_MAXMIN_AVX2(double, f64, pd, __m256d, 4)
         int op, nr;                                                                        \
         const T *x;                                                                        \
         const int64_t *rshape, *rst;                                                       \
-        int64_t R, nc;                                                                     \
+        int64_t R;                                                                         \
         T *part;                                                                           \
-        atomic_llong next;                                                                 \
     } all_job_##SFX;                                                                       \
-    static void all_task_##SFX(void *job, int tid, int nt) {                               \
-        all_job_##SFX *J = (all_job_##SFX *)job;                                           \
-        (void)tid, (void)nt;                                                               \
-        for (;;) {                                                                         \
-            int64_t c = atomic_fetch_add_explicit(&J->next, 1, memory_order_relaxed);      \
-            if (c >= J->nc) return;                                                        \
+    static void all_chunks_##SFX(void *job, int64_t c0, int64_t c1) {                      \
+        const all_job_##SFX *J = (const all_job_##SFX *)job;                               \
+        for (int64_t c = c0; c < c1; ++c) {                                                \
             int64_t lo = c * RED_CHUNK, hi = J->R - lo < RED_CHUNK ? J->R : lo + RED_CHUNK; \
             J->part[c] = reduce_range_##SFX(J->op, J->x, J->nr, J->rshape, J->rst, lo, hi); \
         }                                                                                  \
@@ -345,8 +330,8 @@ DEFINE_MAXMIN_AVX2(double, f64, pd, __m256d, 4)
         int64_t nc = (R + RED_CHUNK - 1) / RED_CHUNK;                                      \
         T *part = (T *)malloc((size_t)nc * sizeof(T));                                     \
         if (part == NULL) return TG_ENOMEM;                                                \
-        all_job_##SFX J = {op, nr, x, rshape, rst, R, nc, part, 0};                        \
-        tg_team_run_dynamic_(nt, all_task_##SFX, &J);                                      \
+        all_job_##SFX J = {op, nr, x, rshape, rst, R, part};                               \
+        tg_team_for_(nt, nc, 1, all_chunks_##SFX, &J);                                     \
         T acc = part[0];                                                                   \
         for (int64_t c = 1; c < nc; ++c) acc = comb_##SFX(op, acc, part[c]);               \
         free(part);                                                                        \
@@ -362,38 +347,26 @@ DEFINE_MAXMIN_AVX2(double, f64, pd, __m256d, 4)
         int op, nr, nk;                                                                    \
         const T *x;                                                                        \
         const int64_t *rshape, *rst, *kshape, *kst;                                        \
-        int64_t R, K, n, nb, blk, units, chunk;                                            \
+        int64_t R, n, nb, blk;                                                             \
         T *out;                                                                            \
-        atomic_llong next;                                                                 \
     } red_job_##SFX;                                                                       \
-    static void rows_task_##SFX(void *job, int tid, int nt_) {                             \
+    static void rows_units_##SFX(void *job, int64_t u0, int64_t u1) {                      \
         const red_job_##SFX *J = (const red_job_##SFX *)job;                               \
-        const rows_fn_##SFX rows = J->rows;                                                \
-        const int op = J->op, nr = J->nr, nk = J->nk;                                      \
-        const T *x = J->x;                                                                 \
-        const int64_t *rshape = J->rshape, *rst = J->rst, *kshape = J->kshape, *kst = J->kst; \
-        const int64_t R = J->R, n = J->n, nb = J->nb, blk = J->blk;                        \
-        T *out = J->out;                                                                   \
-        (void)tid, (void)nt_;                                                              \
-        for (;;) {                                                                         \
-            int64_t u = atomic_fetch_add_explicit(&((red_job_##SFX *)job)->next, 1,       \
-                                                  memory_order_relaxed);                  \
-            if (u >= J->units) return;                                                     \
-            REDUCE_ROWS_UNIT(u);                                                           \
+        for (int64_t u = u0; u < u1; ++u) {  /* unit u: outer index, block of columns */   \
+            int64_t outer = u / J->nb, j0 = (u % J->nb) * J->blk;                          \
+            int64_t len = J->n - j0 < J->blk ? J->n - j0 : J->blk;                         \
+            odo_t ko;                                                                      \
+            odo_init(&ko, J->nk, J->kshape, J->kst, outer * J->n);                         \
+            J->rows(J->op, J->x + ko.off + j0, J->nr, J->rshape, J->rst, J->R, len,        \
+                    J->out + outer * J->n + j0);                                           \
         }                                                                                  \
     }                                                                                      \
-    static void keep_task_##SFX(void *job, int tid, int nt_) {                             \
-        red_job_##SFX *J = (red_job_##SFX *)job;                                           \
-        (void)tid, (void)nt_;                                                              \
-        for (;;) {                                                                         \
-            int64_t lo = atomic_fetch_add_explicit(&J->next, J->chunk, memory_order_relaxed); \
-            if (lo >= J->K) return;                                                        \
-            int64_t hi = lo + J->chunk < J->K ? lo + J->chunk : J->K;                      \
-            odo_t ko;                                                                      \
-            odo_init(&ko, J->nk, J->kshape, J->kst, lo);                                   \
-            for (int64_t j = lo; j < hi; ++j, odo_next(&ko))                               \
-                J->out[j] = reduce_all_##SFX(J->op, J->x + ko.off, J->nr, J->rshape, J->rst, J->R); \
-        }                                                                                  \
+    static void keep_outputs_##SFX(void *job, int64_t lo, int64_t hi) {                    \
+        const red_job_##SFX *J = (const red_job_##SFX *)job;                               \
+        odo_t ko;                                                                          \
+        odo_init(&ko, J->nk, J->kshape, J->kst, lo);                                       \
+        for (int64_t j = lo; j < hi; ++j, odo_next(&ko))                                   \
+            J->out[j] = reduce_all_##SFX(J->op, J->x + ko.off, J->nr, J->rshape, J->rst, J->R); \
     }                                                                                      \
     int tg_reduce_##SFX(int op, int ndim, int nkeep, const int64_t *shape, const T *x,     \
                         const int64_t *xstrides, T *out) {                                 \
@@ -438,14 +411,8 @@ DEFINE_MAXMIN_AVX2(double, f64, pd, __m256d, 4)
             while (blk > 256 && (K / n) * ((n + blk - 1) / blk) < nt) blk /= 2;            \
             int64_t nb = (n + blk - 1) / blk, units = (K / n) * nb;                        \
             rows_fn_##SFX rows = ROWS_UNIT(SFX);                                           \
-            if (nt > 1) {                                                                  \
-                red_job_##SFX J = {rows, op, nr, nk, x, rshape, rst, kshape, kst,          \
-                                   R, K, n, nb, blk, units, 1, out, 0};                    \
-                tg_team_run_dynamic_(nt, rows_task_##SFX, &J);                             \
-            } else {                                                                       \
-                for (int64_t u = 0; u < units; ++u)                                        \
-                    REDUCE_ROWS_UNIT(u);                                                   \
-            }                                                                              \
+            red_job_##SFX J = {rows, op, nr, nk, x, rshape, rst, kshape, kst, R, n, nb, blk, out}; \
+            tg_team_for_(nt, units, 1, rows_units_##SFX, &J);                              \
             return TG_OK;                                                                  \
         }                                                                                  \
         if (K < 2 * nt && R > RED_CHUNK) { /* few long reductions: split each one */       \
@@ -457,17 +424,9 @@ DEFINE_MAXMIN_AVX2(double, f64, pd, __m256d, 4)
             }                                                                              \
             return TG_OK;                                                                  \
         }                                                                                  \
-        if (nt <= 1) {                                                                     \
-            odo_t ko;                                                                      \
-            odo_init(&ko, nk, kshape, kst, 0);                                             \
-            for (int64_t j = 0; j < K; ++j, odo_next(&ko))                                 \
-                out[j] = reduce_all_##SFX(op, x + ko.off, nr, rshape, rst, R);             \
-            return TG_OK;                                                                  \
-        }                                                                                  \
         int64_t chunk = K / (8 * (int64_t)nt) > 0 ? K / (8 * (int64_t)nt) : 1;             \
-        red_job_##SFX J = {NULL, op, nr, nk, x, rshape, rst, kshape, kst,                  \
-                           R, K, n, 0, 0, 0, chunk, out, 0};                               \
-        tg_team_run_dynamic_(nt, keep_task_##SFX, &J);                                     \
+        red_job_##SFX J = {NULL, op, nr, nk, x, rshape, rst, kshape, kst, R, n, 0, 0, out};  \
+        tg_team_for_(nt, K, chunk, keep_outputs_##SFX, &J);                                \
         return TG_OK;                                                                      \
     }
 

@@ -337,6 +337,34 @@ int tg_team_run_(int nt, tg_team_fn fn, void *arg) { return team_run(nt, fn, arg
 
 int tg_team_run_dynamic_(int nt, tg_team_fn fn, void *arg) { return team_run(nt, fn, arg, 1); }
 
+/* tg_team_for_: the threads take [lo, lo + chunk) ranges of [0, total) from one counter. */
+typedef struct {
+    tg_range_fn fn;
+    void *ctx;
+    int64_t total, chunk;
+    atomic_llong next;
+} range_job_t;
+
+static void range_task(void *job, int tid, int nt) {
+    range_job_t *J = (range_job_t *)job;
+    (void)tid, (void)nt;
+    for (;;) {
+        int64_t lo = atomic_fetch_add_explicit(&J->next, J->chunk, memory_order_relaxed);
+        if (lo >= J->total) return;
+        J->fn(J->ctx, lo, lo + J->chunk < J->total ? lo + J->chunk : J->total);
+    }
+}
+
+void tg_team_for_(int nt, int64_t total, int64_t chunk, tg_range_fn fn, void *ctx) {
+    if (total <= 0) return;
+    if (nt <= 1 || chunk >= total) {
+        fn(ctx, 0, total);
+        return;
+    }
+    range_job_t J = {fn, ctx, total, chunk < 1 ? 1 : chunk, 0};
+    tg_team_run_dynamic_(nt, range_task, &J);
+}
+
 int tg_team_awake_(int nt) {
     if (nt > TEAM_MAX + 1) nt = TEAM_MAX + 1;
     if (nt - 1 > g_started) return 0;
