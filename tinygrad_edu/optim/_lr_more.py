@@ -7,7 +7,8 @@ docstring, used by ``step(epoch)``.
 
 import math
 
-from .lr_scheduler import LRScheduler, _copy, _positive_int
+from .lr_scheduler import (LRScheduler, _nested_load_state_dict, _nested_state_dict,
+                           _positive_int)
 
 
 class ConstantLR(LRScheduler):
@@ -151,17 +152,5 @@ class ChainedScheduler(LRScheduler):
             s.step()
         self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
-    def state_dict(self):
-        state = {k: _copy(v) for k, v in self.__dict__.items()
-                 if k not in ("optimizer", "_schedulers")}
-        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return state
-
-    def load_state_dict(self, state_dict):
-        subs = state_dict.get("_schedulers") if isinstance(state_dict, dict) else None
-        if subs is None or len(subs) != len(self._schedulers):
-            raise ValueError("ChainedScheduler.load_state_dict: expected the states of "
-                             f"{len(self._schedulers)} schedulers")
-        for s, sd in zip(self._schedulers, subs):
-            s.load_state_dict(sd)
-        self.__dict__.update({k: _copy(v) for k, v in state_dict.items() if k != "_schedulers"})
+    state_dict = _nested_state_dict
+    load_state_dict = _nested_load_state_dict

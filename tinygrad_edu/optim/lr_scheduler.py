@@ -247,6 +247,25 @@ class LinearLR(LRScheduler):
         return [b * f for b in self.base_lrs]
 
 
+def _nested_state_dict(self):
+    """state_dict of a scheduler made of schedulers (SequentialLR, ChainedScheduler): its own
+    attributes plus each inner scheduler's state."""
+    state = {k: _copy(v) for k, v in self.__dict__.items()
+             if k not in ("optimizer", "_schedulers")}
+    state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+    return state
+
+
+def _nested_load_state_dict(self, state_dict):
+    subs = state_dict.get("_schedulers") if isinstance(state_dict, dict) else None
+    if subs is None or len(subs) != len(self._schedulers):
+        raise ValueError(f"{type(self).__name__}.load_state_dict: expected the states of "
+                         f"{len(self._schedulers)} schedulers")
+    for s, sd in zip(self._schedulers, subs):
+        s.load_state_dict(sd)
+    self.__dict__.update({k: _copy(v) for k, v in state_dict.items() if k != "_schedulers"})
+
+
 class SequentialLR(LRScheduler):
     """Run ``schedulers[i]`` between ``milestones[i-1]`` and ``milestones[i]`` (e.g. LinearLR
     warm-up, then CosineAnnealingLR). At a milestone the next scheduler restarts at epoch 0."""
@@ -285,21 +304,8 @@ class SequentialLR(LRScheduler):
             scheduler.step()
         self._last_lr = scheduler.get_last_lr()
 
-    def state_dict(self):
-        state = {k: _copy(v) for k, v in self.__dict__.items()
-                 if k not in ("optimizer", "_schedulers")}
-        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return state
-
-    def load_state_dict(self, state_dict):
-        subs = state_dict.get("_schedulers") if isinstance(state_dict, dict) else None
-        if subs is None or len(subs) != len(self._schedulers):
-            raise ValueError("SequentialLR.load_state_dict: expected the states of "
-                             f"{len(self._schedulers)} schedulers")
-        rest = {k: v for k, v in state_dict.items() if k != "_schedulers"}
-        for s, sd in zip(self._schedulers, subs):
-            s.load_state_dict(sd)
-        self.__dict__.update({k: _copy(v) for k, v in rest.items()})
+    state_dict = _nested_state_dict
+    load_state_dict = _nested_load_state_dict
 
 
 # CyclicLR, OneCycleLR and ReduceLROnPlateau live in a second file, ConstantLR, PolynomialLR,
